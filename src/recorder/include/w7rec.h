@@ -1,0 +1,89 @@
+/* w7rec.h — the recorder core's public API (PANDA-independent).
+ *
+ * The PANDA plugin (src/recorder/panda/win7rec.c) and the simulator (C#, via P/Invoke on libw7rec.so) drive
+ * the core through these calls; the core decides what guest memory to capture and writes trace.lz4
+ * (tracefmt/FORMAT.md). All functions return 0 on success and a negative W7REC_E* code on failure;
+ * w7rec_last_error() describes the last failure. Not thread-safe: one recorder per replay/CPU.
+ */
+#ifndef W7REC_H
+#define W7REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define W7REC_API_VERSION 1
+
+#if defined(__GNUC__)
+#define W7REC_EXPORT __attribute__((visibility("default")))
+#else
+#define W7REC_EXPORT
+#endif
+
+enum {
+    W7REC_OK = 0,
+    W7REC_E_IO = -1,       /* could not open/write the trace file */
+    W7REC_E_ARG = -2,      /* NULL recorder or bad option */
+    W7REC_E_NOMEM = -3,
+    W7REC_E_CLOSED = -4,   /* call after w7rec_close */
+};
+
+/* Read `len` bytes at guest virtual address `va` in the *current* address space into `buf`.
+ * The core never asks for a range that crosses a 4 KiB page boundary. Return 0 on success,
+ * non-zero if the page is unreadable (unmapped, paged out, MMIO). */
+typedef int (*w7rec_read_fn)(void *opaque, uint32_t va, uint8_t *buf, uint32_t len);
+
+/* CPU state at the callback. */
+typedef struct w7rec_cpu {
+    uint64_t instr;     /* guest instruction count */
+    uint32_t pc;        /* enter: sysenter address; return: return address */
+    uint32_t cr3;
+    uint32_t eax;       /* enter: syscall number; return: NTSTATUS */
+    uint32_t edx;       /* enter: user stack pointer (args at edx+8+4i) */
+    uint32_t esp;
+    uint32_t fs_base;
+    uint32_t gdt_base;
+} w7rec_cpu;
+
+typedef struct w7rec_options {
+    const char *replay_name;       /* written in the header */
+    const char *recorder_name;     /* "win7rec", "win7proc-offline-simulate" */
+    const char *recorder_version;
+    uint32_t kernel_base;          /* default 0x80000000 */
+    uint32_t data_cap;             /* bytes of NtWriteFile/NtSetValueKey data to capture; default 256; 0 = none */
+    uint32_t page_budget;          /* max pages captured per event; default 512 */
+    uint32_t frame_size;           /* decompressed bytes per LZ4 frame; default 1 MiB */
+    uint32_t dedup_entries;        /* page-content dedup table entries (memory bound); default 1<<20 */
+    int watch_all;                 /* 1: capture the argument closure of every call, not just the watched ones */
+    int compression_level;         /* LZ4 frame compression level; default 0 (fast) */
+} w7rec_options;
+
+typedef struct w7rec w7rec;
+
+W7REC_EXPORT void w7rec_default_options(w7rec_options *opts);
+/* Opens `path` for writing (truncates) and writes the HEADER record. NULL on failure (see w7rec_last_error(NULL)). */
+W7REC_EXPORT w7rec *w7rec_open(const char *path, const w7rec_options *opts);
+W7REC_EXPORT int w7rec_sys_enter(w7rec *r, const w7rec_cpu *cpu, w7rec_read_fn read, void *opaque);
+/* `callno_hint` is the number the caller believes returned (PANDA's syscall_info), or UINT32_MAX if unknown;
+ * the core pairs the return with its enter by (cr3, KTHREAD) itself. */
+W7REC_EXPORT int w7rec_sys_return(w7rec *r, const w7rec_cpu *cpu, uint32_t callno_hint, w7rec_read_fn read, void *opaque);
+W7REC_EXPORT int w7rec_asid_changed(w7rec *r, const w7rec_cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
+                                    w7rec_read_fn read, void *opaque);
+/* Writes the END record, flushes and closes; frees `r`. */
+W7REC_EXPORT int w7rec_close(w7rec *r, uint64_t total_instr, const char *reason);
+W7REC_EXPORT const char *w7rec_last_error(const w7rec *r);
+
+/* Counters, for benchmarks and the plugin's uninit message. */
+typedef struct w7rec_stats {
+    uint64_t syscall_records, switch_records, page_records, page_refs, unreadable_refs, unmatched_returns;
+    uint64_t bytes_uncompressed, bytes_written, pages_read_calls;
+} w7rec_stats;
+W7REC_EXPORT void w7rec_get_stats(const w7rec *r, w7rec_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
