@@ -75,6 +75,10 @@ public static class RepoPaths
 
     static string FindRoot()
     {
+        var baked = typeof(RepoPaths).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepoRoot")?.Value;
+        if (baked is not null && File.Exists(Path.Combine(baked, "Win7Proc.Offline.sln")))
+            return Path.GetFullPath(baked);
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Win7Proc.Offline.sln")))
             dir = dir.Parent;
