@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Win7Proc.Offline.Simulator;
+
+/// <summary>A scenario (samples/README.md, samples/scenario.schema.json): the processes alive before the recording
+/// and the calls they make. <see cref="Parse"/> checks the syntax and then runs the scenario against the guest model
+/// without a recorder, so an inconsistent scenario is rejected before any trace is written.</summary>
+public sealed class Scenario
+{
+    public const int CurrentFormat = 1;
+
+    public required string SourceName { get; init; }
+    public required string Name { get; init; }
+    public required ulong TotalInstr { get; init; }
+    public required IReadOnlyList<ScenarioProcess> Processes { get; init; }
+    public required IReadOnlyList<ScenarioEvent> Events { get; init; }
+
+    public static Scenario Load(string path) => Parse(File.ReadAllText(path), path);
+
+    public static Scenario Parse(string json, string sourceName)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new ScenarioException($"{sourceName}: not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var scenario = FromJson(doc.RootElement, sourceName);
+            new GuestSimulation(scenario).Run(sink: null);   // semantic validation (handles, liveness)
+            return scenario;
+        }
+    }
+
+    static readonly string[] TopFields = ["format", "name", "total_instr", "processes", "events", "description", "comment"];
+    static readonly string[] ProcessFields = ["pid", "ppid", "image", "cmdline", "tid", "handles", "comment"];
+    static readonly string[] HandleKinds = ["key", "file", "section", "port", "process", "transaction"];
+
+    static Scenario FromJson(JsonElement root, string src)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{src}: the top level must be an object");
+        CheckFields(root, TopFields, ["format", "name", "total_instr", "processes", "events"], $"{src}: top level");
+        var format = root.GetProperty("format");
+        if (format.ValueKind != JsonValueKind.Number || format.GetInt32() != CurrentFormat)
+            throw new ScenarioException($"{src}: \"format\" must be {CurrentFormat}");
+        var total = ReadU64(root.GetProperty("total_instr"), $"{src}: total_instr");
+
+        var processes = new List<ScenarioProcess>();
+        var pids = new HashSet<uint>();
+        int pi = 0;
+        foreach (var p in Array(root, "processes", src))
+        {
+            var where = $"{src}: processes[{pi++}]";
+            CheckFields(p, ProcessFields, ["pid", "image"], where);
+            var pid = ReadU32(p.GetProperty("pid"), where + ".pid");
+            if (!pids.Add(pid)) throw new ScenarioException($"{where}: pid {pid} listed twice");
+            var handles = new List<ScenarioHandle>();
+            if (p.TryGetProperty("handles", out var hs))
+            {
+                if (hs.ValueKind != JsonValueKind.Array) throw new ScenarioException($"{where}.handles must be an array");
+                int hi = 0;
+                foreach (var h in hs.EnumerateArray())
+                {
+                    var hw = $"{where}.handles[{hi++}]";
+                    CheckFields(h, ["as", .. HandleKinds, "comment"], ["as"], hw);
+                    var kinds = HandleKinds.Where(k => h.TryGetProperty(k, out _)).ToArray();
+                    if (kinds.Length != 1) throw new ScenarioException($"{hw}: needs exactly one of {string.Join(", ", HandleKinds)}");
+                    var v = h.GetProperty(kinds[0]);
+                    handles.Add(new ScenarioHandle(Str(h.GetProperty("as"), hw + ".as"), kinds[0],
+                        v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()));
+                }
+            }
+            var image = Str(p.GetProperty("image"), where + ".image");
+            processes.Add(new ScenarioProcess(pid,
+                p.TryGetProperty("ppid", out var pp) ? ReadU32(pp, where + ".ppid") : 0,
+                image,
+                p.TryGetProperty("cmdline", out var cl) ? Str(cl, where + ".cmdline") : image,
+                p.TryGetProperty("tid", out var t) ? ReadU32(t, where + ".tid") : null,
+                handles));
+        }
+
+        var events = new List<ScenarioEvent>();
+        ulong lastInstr = 0;
+        int index = 0;
+        foreach (var e in Array(root, "events", src))
+        {
+            var where = $"{src}: event {index}";
+            if (e.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{where}: must be an object");
+            if (!e.TryGetProperty("op", out var opEl) || opEl.ValueKind != JsonValueKind.String)
+                throw new ScenarioException($"{where}: missing \"op\"");
+            var op = opEl.GetString()!;
+            if (!OpSpec.Ops.TryGetValue(op, out var spec)) throw new ScenarioException($"{where}: unknown op '{op}'");
+            where += $" ({op})";
+            CheckFields(e, [.. OpSpec.Common, .. spec.Required, .. spec.Optional], ["instr", "pid", .. spec.Required], where);
+            var instr = ReadU64(e.GetProperty("instr"), where + ".instr");
+            if (instr < 2) throw new ScenarioException($"{where}: instr must be at least 2 (a context switch may precede it by 2)");
+            if (index > 0 && instr < lastInstr + 3)
+                throw new ScenarioException($"{where}: instr {instr} must be at least 3 after the previous event's {lastInstr}");
+            if (instr + 1 >= total) throw new ScenarioException($"{where}: instr {instr} is not before total_instr {total}");
+            lastInstr = instr;
+            var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value.Clone();
+            uint status = 0;
+            if (e.TryGetProperty("status", out var st)) status = NtStatus.Parse(Str(st, where + ".status"), where);
+            events.Add(new ScenarioEvent(src, index, instr, ReadU32(e.GetProperty("pid"), where + ".pid"),
+                e.TryGetProperty("tid", out var tid) ? ReadU32(tid, where + ".tid") : null, op, status, fields));
+            index++;
+        }
+        return new Scenario
+        {
+            SourceName = src, Name = Str(root.GetProperty("name"), $"{src}: name"), TotalInstr = total,
+            Processes = processes, Events = events,
+        };
+    }
+
+    static IEnumerable<JsonElement> Array(JsonElement root, string name, string src)
+    {
+        var a = root.GetProperty(name);
+        if (a.ValueKind != JsonValueKind.Array) throw new ScenarioException($"{src}: \"{name}\" must be an array");
+        return a.EnumerateArray();
+    }
+
+    static void CheckFields(JsonElement obj, IEnumerable<string> allowed, IEnumerable<string> required, string where)
+    {
+        if (obj.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{where}: must be an object");
+        var ok = allowed.ToHashSet(StringComparer.Ordinal);
+        foreach (var p in obj.EnumerateObject())
+            if (!ok.Contains(p.Name)) throw new ScenarioException($"{where}: unknown field '{p.Name}'");
+        foreach (var r in required)
+            if (!obj.TryGetProperty(r, out _)) throw new ScenarioException($"{where}: missing field '{r}'");
+    }
+
+    /// <summary>Longest string a scenario may give: what fits a UNICODE_STRING (Length is a USHORT of bytes).</summary>
+    public const int MaxStringLength = 0x7ffe;
+
+    internal static string Str(JsonElement e, string where)
+    {
+        if (e.ValueKind != JsonValueKind.String) throw new ScenarioException($"{where}: must be a string");
+        var s = e.GetString()!;
+        return s.Length <= MaxStringLength ? s : throw new ScenarioException($"{where}: longer than {MaxStringLength} characters");
+    }
+
+    internal static uint ReadU32(JsonElement e, string where)
+    {
+        var v = ReadU64(e, where);
+        return v <= uint.MaxValue ? (uint)v : throw new ScenarioException($"{where}: does not fit in 32 bits");
+    }
+
+    /// <summary>A non-negative integer: a JSON number or a "0x..." string.</summary>
+    internal static ulong ReadU64(JsonElement e, string where)
+    {
+        if (e.ValueKind == JsonValueKind.Number && e.TryGetUInt64(out var n)) return n;
+        if (e.ValueKind == JsonValueKind.String)
+        {
+            var s = e.GetString()!;
+            if (s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                && ulong.TryParse(s.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out n)) return n;
+        }
+        throw new ScenarioException($"{where}: must be a non-negative integer (or a \"0x...\" string)");
+    }
+}
+
+public sealed record ScenarioProcess(uint Pid, uint ParentPid, string Image, string CommandLine, uint? Tid,
+    IReadOnlyList<ScenarioHandle> Handles);
+
+/// <summary>A handle that exists before the recording: <paramref name="Kind"/> is key, file, section, port, process or transaction.</summary>
+public sealed record ScenarioHandle(string As, string Kind, string Value);
+
+/// <summary>One event of a scenario, with typed access to its op-specific fields.</summary>
+public sealed class ScenarioEvent
+{
+    readonly string _source;
+    readonly IReadOnlyDictionary<string, JsonElement> _fields;
+
+    internal ScenarioEvent(string source, int index, ulong instr, uint pid, uint? tid, string op, uint status,
+        IReadOnlyDictionary<string, JsonElement> fields)
+    { _source = source; Index = index; Instr = instr; Pid = pid; Tid = tid; Op = op; Status = status; _fields = fields; }
+
+    public int Index { get; }
+    public ulong Instr { get; }
+    public uint Pid { get; }
+    public uint? Tid { get; }
+    public string Op { get; }
+    /// <summary>The NTSTATUS the call returns (0 = success).</summary>
+    public uint Status { get; }
+    public bool Succeeds => (int)Status >= 0;
+
+    public ScenarioException Error(string problem) =>
+        new($"{_source}: event {Index} (instr {Instr}, op {Op}): {problem}") { Located = true };
+
+    public bool Has(string field) => _fields.ContainsKey(field);
+    public string Text(string field) => OptText(field) ?? throw Error($"missing field '{field}'");
+    public string? OptText(string field)
+    {
+        if (!_fields.TryGetValue(field, out var e)) return null;
+        if (e.ValueKind != JsonValueKind.String) throw Error($"'{field}' must be a string");
+        var s = e.GetString()!;
+        return s.Length <= Scenario.MaxStringLength ? s : throw Error($"'{field}' is longer than {Scenario.MaxStringLength} characters");
+    }
+    public uint Number(string field) => OptNumber(field) ?? throw Error($"missing field '{field}'");
+    public uint? OptNumber(string field)
+    {
+        if (!_fields.TryGetValue(field, out var e)) return null;
+        ulong v;
+        try { v = Scenario.ReadU64(e, field); } catch (ScenarioException) { throw Error($"'{field}' must be a non-negative integer or \"0x...\""); }
+        return v <= uint.MaxValue ? (uint)v : throw Error($"'{field}' does not fit in 32 bits");
+    }
+    public bool? OptBool(string field) =>
+        _fields.TryGetValue(field, out var e) ? e.ValueKind switch
+        {
+            JsonValueKind.True => true, JsonValueKind.False => false, _ => throw Error($"'{field}' must be true or false"),
+        } : null;
+    public JsonElement? Raw(string field) => _fields.TryGetValue(field, out var e) ? e : null;
+}

@@ -1,0 +1,97 @@
+using static Win7Proc.Offline.Simulator.Tests.Scenarios;
+
+namespace Win7Proc.Offline.Simulator.Tests;
+
+public class ScenarioValidationTests
+{
+    static string Rejected(string events, string? processes = null, ulong total = 1_000_000_000)
+    {
+        var e = Assert.Throws<ScenarioException>(() => Scenario.Parse(Json(processes ?? $"[{Explorer}]", events, total), "bad.json"));
+        Assert.StartsWith("bad.json", e.Message);
+        return e.Message;
+    }
+
+    [Theory]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "fly" } ]""", "event 0: unknown op 'fly'")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "switch", "pathh": "x" } ]""", "event 0 (switch): unknown field 'pathh'")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "open_key" } ]""", "event 0 (open_key): missing field 'path'")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "switch" }, { "instr": 50, "pid": 1232, "op": "switch" } ]""", "event 1 (switch): instr 50 must be at least 3 after")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "switch" }, { "instr": 102, "pid": 1232, "op": "switch" } ]""", "event 1 (switch): instr 102 must be at least 3 after")]
+    [InlineData("""[ { "instr": 1, "pid": 1232, "op": "switch" } ]""", "instr must be at least 2")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "close", "handle": "nope" } ]""", "event 0 (instr 100, op close): 'handle': process 1232 has no open handle named 'nope'")]
+    [InlineData("""[ { "instr": 100, "pid": 77, "op": "switch" } ]""", "event 0 (instr 100, op switch): pid 77 is not a live process")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "open_key", "path": "x", "status": "STATUS_WHATEVER" } ]""", "unknown status 'STATUS_WHATEVER'")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "query_key", "handle": "self" } ]""", "\"self\" is a process, not a key")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "open_key", "path": "Software" } ]""", "must start with \\REGISTRY")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "create_file", "path": "C:\\x.txt" } ]""", "must be an NT path")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "syscall", "name": "NtMakeCoffee" } ]""", "'NtMakeCoffee' is not a Windows 7 system call")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "close", "handle": "self" } ]""", "pseudo-handle cannot be closed")]
+    [InlineData("""[ { "instr": 100, "pid": 1232, "op": "connect_port", "name": "\\RPC Control\\none" } ]""", "no server port named")]
+    public void Inconsistent_scenarios_are_rejected_with_the_event_and_problem(string events, string expected) =>
+        Assert.Contains(expected, Rejected(events));
+
+    [Fact]
+    public void A_dead_process_cannot_act()
+    {
+        var message = Rejected("""
+            [ { "instr": 100, "pid": 1232, "op": "terminate_process" },
+              { "instr": 200, "pid": 1232, "op": "switch" } ]
+            """);
+        Assert.Contains("event 1 (instr 200, op switch): pid 1232 is not a live process", message);
+    }
+
+    [Fact]
+    public void A_live_pid_cannot_be_created_again_but_an_exited_one_can()
+    {
+        Assert.Contains("child_pid 1232 is already a live process", Rejected("""
+            [ { "instr": 100, "pid": 1232, "op": "create_process", "child_pid": 1232, "image": "C:\\a.exe" } ]
+            """));
+        var ok = Scenario.Parse(Json($"[{Explorer}]", """
+            [ { "instr": 100, "pid": 1232, "op": "create_process", "child_pid": 700, "image": "C:\\a.exe", "as": "a" },
+              { "instr": 200, "pid": 700, "op": "terminate_process" },
+              { "instr": 300, "pid": 1232, "op": "create_process", "child_pid": 700, "image": "C:\\b.exe" } ]
+            """), "ok.json");
+        Assert.Equal(3, ok.Events.Count);
+    }
+
+    [Fact]
+    public void A_failed_call_returns_no_handle_and_changes_no_state()
+    {
+        Assert.Contains("has no open handle named 'k'", Rejected("""
+            [ { "instr": 100, "pid": 1232, "op": "open_key", "root": "hkcu", "path": "Nope", "status": "STATUS_OBJECT_NAME_NOT_FOUND", "as": "k" },
+              { "instr": 200, "pid": 1232, "op": "close", "handle": "k" } ]
+            """));
+        var sim = Run($"[{Explorer}]", """
+            [ { "instr": 100, "pid": 1232, "op": "create_process", "child_pid": 700, "image": "C:\\a.exe", "status": "STATUS_ACCESS_DENIED" } ]
+            """);
+        Assert.Null(sim.Kernel.FindLive(700));
+    }
+
+    [Fact]
+    public void Top_level_format_and_process_errors_are_reported()
+    {
+        Assert.Contains("\"format\" must be 1", Assert.Throws<ScenarioException>(() =>
+            Scenario.Parse("""{ "format": 2, "name": "x", "total_instr": 10, "processes": [], "events": [] }""", "f.json")).Message);
+        Assert.Contains("not valid JSON", Assert.Throws<ScenarioException>(() => Scenario.Parse("{", "f.json")).Message);
+        Assert.Contains("processes[1]: pid 1232 listed twice", Rejected("[]", $"[{Explorer}, {Explorer}]"));
+        Assert.Contains("is not before total_instr", Rejected("""[ { "instr": 100, "pid": 1232, "op": "switch" } ]""", total: 100));
+    }
+}
+
+public class ScenarioLimitTests
+{
+    [Fact]
+    public void Oversized_strings_and_numbers_are_rejected_not_crashed_on()
+    {
+        var longPath = "\\\\??\\\\C:\\\\" + new string('a', 40000);
+        var e = Assert.Throws<ScenarioException>(() => Scenarios.Parse($"[{Scenarios.Explorer}]",
+            $$"""[ { "instr": 100, "pid": 1232, "op": "open_file", "path": "{{longPath}}" } ]"""));
+        Assert.Contains("event 0 (instr 100, op open_file): 'path' is longer than", e.Message);
+        e = Assert.Throws<ScenarioException>(() => Scenarios.Parse($"[{Scenarios.Explorer}]",
+            """[ { "instr": 100, "pid": 4294967297, "op": "switch" } ]"""));
+        Assert.Contains("does not fit in 32 bits", e.Message);
+        e = Assert.Throws<ScenarioException>(() => Scenarios.Parse($"[{Scenarios.Explorer}]",
+            """[ { "instr": 100, "pid": 1232, "op": "write_file", "handle": "hkcu", "data": "x" } ]"""));
+        Assert.Contains("handle 'hkcu' is a key, not a file", e.Message);
+    }
+}
