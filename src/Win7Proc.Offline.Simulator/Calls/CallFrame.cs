@@ -1,3 +1,4 @@
+using Win7Proc.Offline.Trace;
 using Win7Proc.Offline.Simulator.Guest;
 
 namespace Win7Proc.Offline.Simulator.Calls;
@@ -23,7 +24,7 @@ internal sealed class CallFrame
     public uint Cr3 => _process.Cr3;
     public uint[] Args { get; private set; } = [];
 
-    public CallFrame(GuestMemory memory, GuestThread thread, SyscallTable.Entry call)
+    public CallFrame(GuestMemory memory, GuestThread thread, SyscallInfo call)
     {
         _memory = memory;
         _process = thread.Process;

@@ -1,3 +1,4 @@
+using Win7Proc.Offline.Trace;
 using Win7Proc.Offline.Simulator.Guest;
 
 namespace Win7Proc.Offline.Simulator.Calls;
@@ -37,9 +38,9 @@ internal static class OtherCalls
     public static PreparedCall Prepare(CallContext c)
     {
         var name = c.Event.Text("name");
-        if (!SyscallTable.TryGet(name, out var entry)) throw c.Event.Error($"'{name}' is not a Windows 7 system call");
+        if (SyscallTable.Windows7X86.ByName(name) is not { } entry) throw c.Event.Error($"'{name}' is not a Windows 7 system call");
         var f = c.Frame(entry.Name);
-        f.SetArgs(new uint[entry.ArgCount]);
+        f.SetArgs(new uint[entry.Args.Count]);
         return new PreparedCall { Frame = f };
     }
 }
