@@ -1,0 +1,160 @@
+/* writer.c — record framing, LZ4 frames and page dedup (tracefmt/FORMAT.md). Deterministic: the output depends
+ * only on the records (fixed LZ4 preferences, no timestamps). */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t w7_fnv1a64(const uint8_t *data, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= data[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void set_error(w7_writer *w, const char *what) {
+    w->failed = 1;
+    snprintf(w->error, sizeof w->error, "%s", what);
+}
+
+static LZ4F_preferences_t preferences(const w7_writer *w) {
+    LZ4F_preferences_t p;
+    memset(&p, 0, sizeof p);
+    p.frameInfo.blockSizeID = LZ4F_max4MB;
+    p.frameInfo.blockMode = LZ4F_blockIndependent;
+    p.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    p.frameInfo.frameType = LZ4F_frame;
+    p.compressionLevel = w->compression_level;
+    p.autoFlush = 1;
+    return p;
+}
+
+int w7_writer_open(w7_writer *w, const char *path, uint32_t frame_size, uint32_t dedup_entries, int level) {
+    memset(w, 0, sizeof *w);
+    w->frame_size = frame_size ? frame_size : (1u << 20);
+    w->compression_level = level;
+    w->next_content_id = 1;
+    uint32_t slots = 16;
+    while (slots < dedup_entries && slots < (1u << 30)) slots <<= 1;
+    w->dedup = calloc(slots, sizeof *w->dedup);
+    w->dedup_mask = slots - 1;
+    w->cap = (size_t)w->frame_size + 65536;
+    w->buf = malloc(w->cap);
+    if (!w->dedup || !w->buf || LZ4F_isError(LZ4F_createCompressionContext(&w->cctx, LZ4F_VERSION))) {
+        set_error(w, "out of memory");
+        return W7REC_E_NOMEM;
+    }
+    w->file = fopen(path, "wb");
+    if (!w->file) {
+        snprintf(w->error, sizeof w->error, "cannot open %s: %s", path, strerror(errno));
+        w->failed = 1;
+        return W7REC_E_IO;
+    }
+    return W7REC_OK;
+}
+
+uint8_t *w7_writer_record(w7_writer *w, uint16_t type, uint32_t body_len) {
+    if (w->failed) return NULL;
+    size_t need = w->len + W7_RECORD_HEADER_SIZE + body_len;
+    if (need > w->cap) {
+        size_t cap = w->cap * 2 > need ? w->cap * 2 : need;
+        uint8_t *nb = realloc(w->buf, cap);
+        if (!nb) { set_error(w, "out of memory"); return NULL; }
+        w->buf = nb;
+        w->cap = cap;
+    }
+    uint8_t *p = w->buf + w->len;
+    p = w7_put_u16(p, type);
+    p = w7_put_u16(p, 0);
+    p = w7_put_u32(p, body_len);
+    w->len = need;
+    w->frame_records++;
+    w->bytes_uncompressed += W7_RECORD_HEADER_SIZE + body_len;
+    return p;
+}
+
+int w7_writer_end_frame(w7_writer *w) {
+    if (w->failed) return W7REC_E_IO;
+    if (w->len == 0) return W7REC_OK;
+    LZ4F_preferences_t prefs = preferences(w);
+    size_t bound = LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(w->len, &prefs) + 64;
+    if (bound > w->ccap) {
+        uint8_t *nb = realloc(w->cbuf, bound);
+        if (!nb) { set_error(w, "out of memory"); return W7REC_E_NOMEM; }
+        w->cbuf = nb;
+        w->ccap = bound;
+    }
+    /* One reusable context (LZ4F_compressFrame would allocate a fresh one per frame); same bytes as a one-shot
+     * frame with these preferences. */
+    size_t n = LZ4F_compressBegin(w->cctx, w->cbuf, w->ccap, &prefs);
+    if (!LZ4F_isError(n)) {
+        size_t m = LZ4F_compressUpdate(w->cctx, w->cbuf + n, w->ccap - n, w->buf, w->len, NULL);
+        n = LZ4F_isError(m) ? m : n + m;
+    }
+    if (!LZ4F_isError(n)) {
+        size_t m = LZ4F_compressEnd(w->cctx, w->cbuf + n, w->ccap - n, NULL);
+        n = LZ4F_isError(m) ? m : n + m;
+    }
+    if (LZ4F_isError(n)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "lz4 compression failed: %s", LZ4F_getErrorName(n));
+        set_error(w, msg);
+        return W7REC_E_IO;
+    }
+    if (fwrite(w->cbuf, 1, n, w->file) != n || fflush(w->file) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "write failed: %s", strerror(errno));
+        set_error(w, msg);
+        return W7REC_E_IO;
+    }
+    w->bytes_written += n;
+    w->len = 0;
+    w->frame_records = 0;
+    return W7REC_OK;
+}
+
+int w7_writer_maybe_end_frame(w7_writer *w) {
+    return w->len >= w->frame_size ? w7_writer_end_frame(w) : (w->failed ? W7REC_E_IO : W7REC_OK);
+}
+
+uint32_t w7_writer_page(w7_writer *w, const uint8_t *page) {
+    uint64_t h = w7_fnv1a64(page, 4096);
+    uint32_t home = (uint32_t)(h ^ (h >> 32)) & w->dedup_mask;
+    uint32_t slot = home, free_slot = UINT32_MAX;
+    for (uint32_t i = 0; i < W7_DEDUP_PROBES; i++, slot = (slot + 1) & w->dedup_mask) {
+        if (w->dedup[slot].content_id == 0) { free_slot = slot; break; }
+        if (w->dedup[slot].hash == h) return w->dedup[slot].content_id;
+    }
+    if (free_slot == UINT32_MAX) free_slot = home; /* bucket full: forget the oldest-placed content */
+    uint8_t *p = w7_writer_record(w, W7_REC_PAGE, W7_PAGE_BODY_SIZE);
+    if (!p) return 0;
+    uint32_t id = w->next_content_id++;
+    p = w7_put_u32(p, id);
+    p = w7_put_u64(p, h);
+    memcpy(p, page, 4096);
+    w->page_records++;
+    w->dedup[free_slot].hash = h;
+    w->dedup[free_slot].content_id = id;
+    if (w7_writer_maybe_end_frame(w)) return 0;
+    return id;
+}
+
+int w7_writer_close(w7_writer *w) {
+    int rc = w->failed ? W7REC_E_IO : w7_writer_end_frame(w);
+    if (w->file && fclose(w->file) != 0 && rc == W7REC_OK) {
+        set_error(w, "close failed");
+        rc = W7REC_E_IO;
+    }
+    w->file = NULL;
+    free(w->buf);
+    free(w->cbuf);
+    free(w->dedup);
+    if (w->cctx) LZ4F_freeCompressionContext(w->cctx);
+    w->buf = w->cbuf = NULL;
+    w->dedup = NULL;
+    w->cctx = NULL;
+    return rc;
+}

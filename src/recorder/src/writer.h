@@ -1,0 +1,67 @@
+/* writer.h — the trace.lz4 writer: records (tracefmt/FORMAT.md §2–7) into LZ4 frames, page-content dedup. */
+#ifndef W7_WRITER_H
+#define W7_WRITER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <lz4frame.h>
+
+#include "w7rec.h"
+
+enum { W7_REC_HEADER = 1, W7_REC_PAGE = 2, W7_REC_SYSCALL = 3, W7_REC_SWITCH = 4, W7_REC_END = 5 };
+
+#define W7_TRACE_MAGIC 0x52543757u
+#define W7_TRACE_MAJOR 1
+#define W7_TRACE_MINOR 0
+#define W7_RECORD_HEADER_SIZE 8u
+#define W7_PAGE_BODY_SIZE (4u + 8u + 4096u)
+#define W7_SYSCALL_FIXED_SIZE 56u
+#define W7_PAGE_REF_SIZE 12u
+
+/* Page-content dedup: FNV-1a 64 hash → content id. Open addressing over a power-of-two table of at least
+ * `dedup_entries` 16-byte slots, probing 8 slots; when all 8 are taken the home slot is overwritten, so the
+ * writer forgets an old content and may write it again under a new id (FORMAT.md §4 allows it). */
+typedef struct w7_dedup_slot { uint64_t hash; uint32_t content_id; uint32_t unused; } w7_dedup_slot;
+#define W7_DEDUP_PROBES 8u
+
+typedef struct w7_writer {
+    FILE *file;
+    uint8_t *buf;           /* the frame being filled: whole records */
+    size_t len, cap;
+    uint64_t frame_records;
+    uint32_t frame_size;
+    int compression_level;
+    LZ4F_cctx *cctx;
+    uint8_t *cbuf;
+    size_t ccap;
+    w7_dedup_slot *dedup;
+    uint32_t dedup_mask;
+    uint32_t next_content_id;
+    int failed;             /* an I/O error happened; everything after is refused */
+    char error[256];
+    uint64_t bytes_uncompressed, bytes_written, page_records;
+} w7_writer;
+
+int w7_writer_open(w7_writer *w, const char *path, uint32_t frame_size, uint32_t dedup_entries, int level);
+/* Reserves a record of `body_len` bytes in the current frame; returns the body pointer (NULL on error). */
+uint8_t *w7_writer_record(w7_writer *w, uint16_t type, uint32_t body_len);
+/* Ends the current frame if it holds at least frame_size bytes (call after each record). */
+int w7_writer_maybe_end_frame(w7_writer *w);
+/* Compresses and writes the current frame (if not empty) and fflushes. */
+int w7_writer_end_frame(w7_writer *w);
+/* Returns the content id of `page` (4096 bytes), writing a PAGE record first if it is new. 0 on error. */
+uint32_t w7_writer_page(w7_writer *w, const uint8_t *page);
+int w7_writer_close(w7_writer *w);
+uint64_t w7_fnv1a64(const uint8_t *data, size_t len);
+
+/* little-endian stores */
+static inline uint8_t *w7_put_u8(uint8_t *p, uint8_t v) { *p = v; return p + 1; }
+static inline uint8_t *w7_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); return p + 2; }
+static inline uint8_t *w7_put_u32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+    return p + 4;
+}
+static inline uint8_t *w7_put_u64(uint8_t *p, uint64_t v) { p = w7_put_u32(p, (uint32_t)v); return w7_put_u32(p, (uint32_t)(v >> 32)); }
+
+#endif

@@ -1,0 +1,3 @@
+#pragma once
+#include <stdint.h>
+uint64_t replay_get_total_num_instructions(void);

@@ -1,0 +1,3 @@
+#pragma once
+#include <stdbool.h>
+bool init_syscalls2_api(void);
