@@ -1,0 +1,301 @@
+using Win7Proc.Offline.Analyzer.Windows7;
+using Win7Proc.Offline.Pandalog.Schema;
+using Win7Proc.Offline.Trace;
+
+namespace Win7Proc.Offline.Analyzer;
+
+/// <summary>
+/// Turns the trace's SYSCALL and CONTEXT_SWITCH records, in order, into pandalog entries. The caller keeps
+/// <see cref="Memory"/> at the current record (it applies each record's page map before handing the record here);
+/// this class pairs returns with enters per (cr3, thread), keeps what was read at enter, runs the family handlers,
+/// tracks process instances and writes <c>new_pid</c> whenever the current process changes.
+/// </summary>
+internal sealed class AnalysisEngine
+{
+    /// <summary>Data captured per buffer when the header does not say (FORMAT.md §3 data_cap).</summary>
+    public const int DefaultDataCap = 64 * 1024;
+    /// <summary>Upper bound on any data buffer we copy, whatever the header claims.</summary>
+    public const int MaxDataCap = 1 << 20;
+
+    readonly AnalyzerOptions _options;
+    readonly Action<LogEntry> _emit;
+    readonly SyscallTable _table;
+    readonly HandlerTable _handlers;
+    readonly ProcessTracker _processes = new();
+    readonly Dictionary<(uint Cr3, uint Thread), PendingCall> _pending = new();
+    readonly SortedDictionary<string, long> _entriesByKind = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> _misses = new(StringComparer.Ordinal);
+    readonly SortedDictionary<string, long> _missingPagesByCall = new(StringComparer.Ordinal);
+    DeferredEntry? _deferred;
+    // The call whose enter is being handled: an entry deferred until its return is attached to it.
+    PendingCall? _pendingForDeferral;
+    uint? _lastPid;
+
+    public AnalysisEngine(IKernelObjects objects, IGuestMemory memory, AnalyzerOptions options, Action<LogEntry> emit)
+    {
+        Objects = objects;
+        Memory = memory;
+        _options = options;
+        _emit = emit;
+        _table = SyscallTable.Windows7X86;
+        _handlers = HandlerTable.Windows7(options);
+        if (options.ExtractWritesDirectory is not null) Extractor = new WriteExtractor(options.ExtractWritesDirectory);
+    }
+
+    public IKernelObjects Objects { get; }
+    public IGuestMemory Memory { get; }
+    public HandleCache Handles { get; } = new();
+    public DosDeviceMap DosDevices { get; } = new();
+    public WriteExtractor? Extractor { get; }
+    public int DataCap { get; private set; } = DefaultDataCap;
+    /// <summary>The guest memory's cumulative count of reads that hit a missing page (TraceGuestMemory.MissingPageReads);
+    /// when given, each call's share is attributed to its kind.</summary>
+    public Func<long>? MissingPageReadCounter { get; init; }
+    /// <summary>Tests set this so a handler bug fails the test instead of being counted.</summary>
+    public bool ThrowOnHandlerError { get; init; }
+
+    public long EntriesWritten { get; private set; }
+    public long UnmatchedReturns { get; private set; }
+    public long LostEnters { get; private set; }
+    public long HandlerErrors { get; private set; }
+    public string? FirstHandlerError { get; private set; }
+    public ulong LastInstr { get; private set; }
+    public int ProcessesSeen => _processes.InstancesSeen;
+    public IReadOnlyDictionary<string, long> EntriesByKind => _entriesByKind;
+    public IReadOnlyDictionary<string, long> Misses => _misses;
+    public IReadOnlyDictionary<string, long> MissingPagesByCall => _missingPagesByCall;
+
+    public void OnHeader(TraceHeader header)
+    {
+        foreach (var (key, value) in header.Settings)
+            if (key == "data_cap" && int.TryParse(value, out var cap) && cap >= 0)
+                DataCap = Math.Min(cap, MaxDataCap);
+    }
+
+    public void OnContextSwitch(ContextSwitchRecord record)
+    {
+        LastInstr = Math.Max(LastInstr, record.Instr);
+        var thread = record.Thread == 0 ? null : Objects.ReadThread(record.NewCr3, record.Thread);
+        var process = thread is null ? null : Objects.ReadProcess(record.NewCr3, thread.EProcess);
+        if (process is null)
+        {
+            CountMiss("context_switch");
+            return;
+        }
+        NoteCurrentProcess(process, thread, record.Instr, pc: 0, record.NewCr3);
+    }
+
+    public void OnSyscall(SyscallRecord record)
+    {
+        LastInstr = Math.Max(LastInstr, record.Instr);
+        long missingBefore = MissingPageReadCounter?.Invoke() ?? 0;
+        if (record.Phase == SyscallPhase.Enter) OnEnter(record);
+        else OnReturn(record);
+        long missed = (MissingPageReadCounter?.Invoke() ?? 0) - missingBefore;
+        if (missed > 0)
+        {
+            var kind = _table.NameOf(record.CallNo);
+            _missingPagesByCall[kind] = _missingPagesByCall.GetValueOrDefault(kind) + missed;
+        }
+    }
+
+    void OnEnter(SyscallRecord record)
+    {
+        var name = _table.NameOf(record.CallNo);
+        var handler = _handlers.For(record.CallNo);
+        ThreadInfo? thread = null;
+        ProcessInfo? caller = null;
+        if (record.Watched)
+        {
+            (thread, caller) = ReadCaller(record);
+            NoteCurrentProcess(caller, thread, record.Instr, record.Pc, record.Cr3);
+        }
+
+        var key = (record.Cr3, record.Thread);
+        if (_pending.Remove(key)) LostEnters++; // an enter whose return never came (thread killed, trace cut)
+        var pending = new PendingCall(record, thread, caller);
+        var call = new SyscallCall(this, name, record, record, null, thread, caller);
+        if (_options.AllSyscalls && IsLoggedAtEnter(name)) EmitAnySyscall(call);
+        if (handler is not null && record.Watched)
+        {
+            _pendingForDeferral = pending;
+            (pending.EnterHandled, pending.State) = Guarded(name, () => handler.AtEnter(call));
+            if (handler.LogsAtEnter && pending.EnterHandled) Guarded(name, () => { handler.AtReturn(call, pending.State); return null; });
+            _pendingForDeferral = null;
+        }
+        _pending[key] = pending;
+    }
+
+    void OnReturn(SyscallRecord record)
+    {
+        var name = _table.NameOf(record.CallNo);
+        var handler = _handlers.For(record.CallNo);
+        if (record.UnmatchedReturn) UnmatchedReturns++;
+        var key = (record.Cr3, record.Thread);
+        if (_pending.Remove(key, out var pending) && (record.UnmatchedReturn || pending.Enter.Instr != record.EnterInstr))
+        {
+            LostEnters++;
+            pending = null;
+        }
+        if (pending?.Deferred is { } deferred && ReferenceEquals(deferred, _deferred))
+        {
+            _deferred = null;
+            WriteDeferred(deferred, record.Status);
+        }
+
+        ThreadInfo? thread = pending?.Thread;
+        ProcessInfo? caller = pending?.Caller;
+        if (record.Watched)
+        {
+            var (threadNow, callerNow) = ReadCaller(record);
+            thread = threadNow ?? thread;
+            caller = callerNow ?? caller;
+            NoteCurrentProcess(callerNow, threadNow, record.Instr, record.Pc, record.Cr3);
+        }
+
+        var call = new SyscallCall(this, name, record, pending?.Enter, record, thread, caller);
+        if (_options.AllSyscalls && !IsLoggedAtEnter(name)) EmitAnySyscall(call);
+        if (handler is null || handler.LogsAtEnter || !record.Watched) return;
+        var (entered, state) = pending is not null && pending.Enter.Watched
+            ? (pending.EnterHandled, pending.State)
+            : Guarded(name, () => handler.AtEnter(call)); // no usable enter: take the inputs from the return's own memory
+        if (entered) Guarded(name, () => { handler.AtReturn(call, state); return null; }); // else already counted
+    }
+
+    /// <summary>Writes <c>total_instr</c> (from END, else the last instruction count seen) and anything still pending.</summary>
+    public void Finish(ulong? totalInstr)
+    {
+        FlushDeferred();
+        LostEnters += _pending.Count;
+        _pending.Clear();
+        var total = totalInstr ?? LastInstr;
+        Write(new LogEntry { Pc = 0, Instr = total, TotalInstr = total }, "total_instr");
+    }
+
+    // NtTerminateProcess is logged at its enter: a self-termination never returns (the simulator's timing contract).
+    static bool IsLoggedAtEnter(string name) => name == "NtTerminateProcess";
+
+    (ThreadInfo? Thread, ProcessInfo? Process) ReadCaller(SyscallRecord record)
+    {
+        var thread = Objects.ReadCurrentThread(record.Cr3, record.GdtBase);
+        if (thread is null && record.Thread != 0) thread = Objects.ReadThread(record.Cr3, record.Thread);
+        var process = thread is null ? null : Objects.ReadProcess(record.Cr3, thread.EProcess);
+        if (process is null) CountMiss(_table.NameOf(record.CallNo));
+        return (thread, process);
+    }
+
+    void NoteCurrentProcess(ProcessInfo? process, ThreadInfo? thread, ulong instr, uint pc, uint cr3)
+    {
+        if (process is null) return;
+        var instance = _processes.Observe(process, instr);
+        if (_lastPid == process.Pid) return;
+        _lastPid = process.Pid;
+        if (!_options.Wants(SyscallFamily.Processes) || !PassesPidFilter(process.Pid, [])) return;
+        FlushDeferred();
+        var entry = new LogEntry { Pc = pc, Instr = instr, Asid = cr3, NewPid = ProcessTracker.ToMessage(instance, withCommandLine: true) };
+        if (thread is not null) entry.Tid = thread.Tid;
+        Write(entry, "new_pid");
+    }
+
+    void EmitAnySyscall(SyscallCall call) =>
+        Emit(call, "nt_any_syscall", e =>
+        {
+            e.NtAnySyscall = call.Record.CallNo;
+            e.SyscallName = call.Name;
+        }, [], deferUntilReturn: false, onSettled: null);
+
+    /// <summary>The Process message for a process read at <paramref name="instr"/>; "unknown" when unread.</summary>
+    public Process ProcessMessage(ProcessInfo? info, ulong instr) =>
+        info is null ? ProcessTracker.Unknown() : ProcessTracker.ToMessage(_processes.Observe(info, instr));
+
+    public ProcessTracker Processes => _processes;
+
+    public void CountMiss(string callKind) =>
+        _misses[callKind] = _misses.GetValueOrDefault(callKind) + 1;
+
+    public void Emit(SyscallCall call, string kind, Action<LogEntry> fill, uint[] relatedPids,
+        bool deferUntilReturn, Action<uint?>? onSettled)
+    {
+        FlushDeferred();
+        var at = call.ReturnRecord ?? call.Record;
+        var entry = new LogEntry { Pc = at.Pc, Instr = at.Instr, Asid = at.Cr3 };
+        if (call.Thread is not null) entry.Tid = call.Thread.Tid;
+        fill(entry);
+        bool wanted = PassesPidFilter(call.CallerPid, relatedPids);
+        if (deferUntilReturn && _pendingForDeferral is { } pending)
+        {
+            _deferred = new DeferredEntry(entry, kind, wanted, onSettled);
+            pending.Deferred = _deferred;
+            return;
+        }
+        if (call.Status is uint status) SetStatus(entry, status);
+        onSettled?.Invoke(call.Status);
+        if (wanted && (call.Status is not uint s || Win7Objects.IsSuccess(s) || _options.IncludeFailed)) Write(entry, kind);
+    }
+
+    void FlushDeferred()
+    {
+        if (_deferred is not { } deferred) return;
+        _deferred = null;
+        WriteDeferred(deferred, status: null);
+    }
+
+    void WriteDeferred(DeferredEntry deferred, uint? status)
+    {
+        if (status is uint s) SetStatus(deferred.Entry, s);
+        deferred.OnSettled?.Invoke(status);
+        if (deferred.Wanted && (status is not uint t || Win7Objects.IsSuccess(t) || _options.IncludeFailed))
+            Write(deferred.Entry, deferred.Kind);
+    }
+
+    static void SetStatus(LogEntry entry, uint status)
+    {
+        entry.NtStatus = status;
+        entry.CallSucceeded = Win7Objects.IsSuccess(status);
+    }
+
+    bool PassesPidFilter(uint actingPid, uint[] relatedPids)
+    {
+        if (_options.Pids is not { } pids) return true;
+        if (pids.Contains(actingPid)) return true;
+        foreach (var pid in relatedPids) if (pids.Contains(pid)) return true;
+        return false;
+    }
+
+    void Write(LogEntry entry, string kind)
+    {
+        _emit(entry);
+        EntriesWritten++;
+        _entriesByKind[kind] = _entriesByKind.GetValueOrDefault(kind) + 1;
+    }
+
+    (bool Ok, object? Value) Guarded(string callKind, Func<object?> action)
+    {
+        if (ThrowOnHandlerError) return (true, action());
+        try
+        {
+            return (true, action());
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not TraceLimitException and not IOException)
+        {
+            // Per-item fault isolation: a handler bug on one odd call must not lose the rest of the trace.
+            HandlerErrors++;
+            FirstHandlerError ??= $"{callKind}: {e.GetType().Name}: {e.Message}";
+            CountMiss(callKind);
+            return (false, null);
+        }
+    }
+
+    sealed class PendingCall(SyscallRecord enter, ThreadInfo? thread, ProcessInfo? caller)
+    {
+        public SyscallRecord Enter { get; } = enter;
+        public ThreadInfo? Thread { get; } = thread;
+        public ProcessInfo? Caller { get; } = caller;
+        public object? State { get; set; }
+        /// <summary>False when the enter handler failed: the return is then skipped (the failure is already counted).</summary>
+        public bool EnterHandled { get; set; }
+        public DeferredEntry? Deferred { get; set; }
+    }
+
+    sealed record DeferredEntry(LogEntry Entry, string Kind, bool Wanted, Action<uint?>? OnSettled);
+}

@@ -1,0 +1,75 @@
+using System.Text;
+
+namespace Win7Proc.Offline.Analyzer;
+
+/// <summary>
+/// The original's grab_files: the data of each successful NtWriteFile is appended to one host file per
+/// (pid, process name, guest file name) in a directory. Guest names are hostile: the host file name is built only
+/// from [A-Za-z0-9._-] (everything else becomes '_'), never starts with '.', is bounded in length, and carries a
+/// hash of the original names when anything was replaced or cut, so distinct guest files stay distinct.
+/// </summary>
+public sealed class WriteExtractor
+{
+    /// <summary>Longest host file name we make (most file systems allow 255 bytes).</summary>
+    public const int MaxFileNameLength = 200;
+
+    readonly string _directory;
+    readonly Dictionary<string, string> _pathByKey = new(StringComparer.Ordinal);
+
+    public WriteExtractor(string directory)
+    {
+        _directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(_directory);
+    }
+
+    public string DirectoryPath => _directory;
+    public long BytesWritten { get; private set; }
+    public int FilesWritten => _pathByKey.Count;
+
+    /// <summary>Appends <paramref name="data"/> to the host file for this process and guest file; returns its path.</summary>
+    public string Append(uint pid, string processName, string guestFileName, ReadOnlySpan<byte> data)
+    {
+        var key = $"{pid}\0{processName}\0{guestFileName}";
+        if (!_pathByKey.TryGetValue(key, out var path))
+        {
+            path = Path.Combine(_directory, HostFileName(pid, processName, guestFileName));
+            // Belt and braces: the name has no separators, but never write outside the directory.
+            if (!string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), _directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+                throw new InvalidOperationException($"extracted file name escaped {_directory}: {path}");
+            _pathByKey[key] = path;
+        }
+        using (var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read))
+            stream.Write(data);
+        BytesWritten += data.Length;
+        return path;
+    }
+
+    /// <summary><c>PID_PROCESS_FILE</c> made safe: see the class summary.</summary>
+    public static string HostFileName(uint pid, string processName, string guestFileName)
+    {
+        var raw = $"{pid}_{processName}_{guestFileName}";
+        var safe = new StringBuilder(raw.Length);
+        foreach (var c in raw)
+            safe.Append(c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-' or '_' ? c : '_');
+        bool changed = !string.Equals(safe.ToString(), raw, StringComparison.Ordinal);
+        // A leading digit (the pid) already rules out "." and ".."; dots elsewhere are harmless without separators.
+        const int hashLength = 17; // "_" + 16 hex digits
+        if (changed || safe.Length > MaxFileNameLength)
+        {
+            if (safe.Length > MaxFileNameLength - hashLength) safe.Length = MaxFileNameLength - hashLength;
+            safe.Append('_').Append(Fnv1a64(raw).ToString("x16"));
+        }
+        return safe.ToString();
+    }
+
+    static ulong Fnv1a64(string text)
+    {
+        ulong hash = 0xcbf29ce484222325;
+        foreach (var b in Encoding.UTF8.GetBytes(text))
+        {
+            hash ^= b;
+            hash *= 0x100000001b3;
+        }
+        return hash;
+    }
+}
