@@ -5,7 +5,22 @@ namespace Win7Proc.Offline.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+    public static int Main(string[] args) => Run(args, Console.Error);
+
+    /// <summary>Parses and runs; a command line that does not parse prints its errors and exits with
+    /// <see cref="ExitCodes.UsageError"/> (System.CommandLine's own default would be 1).</summary>
+    public static int Run(string[] args, TextWriter stderr)
+    {
+        var parseResult = BuildRootCommand().Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var error in parseResult.Errors)
+                stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine("Run 'win7proc-offline --help' (or 'win7proc-offline COMMAND --help') for usage.");
+            return ExitCodes.UsageError;
+        }
+        return parseResult.Invoke();
+    }
 
     /// <summary>The whole command line: the root command analyses a trace; subcommands show and simulate.</summary>
     public static RootCommand BuildRootCommand()
