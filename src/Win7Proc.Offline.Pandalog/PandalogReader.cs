@@ -1,0 +1,302 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using Google.Protobuf;
+using Microsoft.Win32.SafeHandles;
+using Win7Proc.Offline.Pandalog.Schema;
+
+namespace Win7Proc.Offline.Pandalog;
+
+/// <summary>
+/// Reads a pandalog written by PANDA or by <see cref="PandalogWriter"/>. Streaming: one chunk is in memory at a time.
+/// Every length, position and count in the file is checked; a malformed file throws <see cref="PandalogFormatException"/>
+/// naming what is wrong and where. Accepted PANDA quirks: the leading placeholder entry (returned by
+/// <see cref="ReadAll"/>, skipped by <see cref="ReadFrom"/>), bytes after a chunk's zlib stream (PANDA's Python reader
+/// reads the last chunk to EOF), and start_instr truncated to 32 bits.
+/// </summary>
+public sealed partial class PandalogReader : IDisposable
+{
+    readonly SafeFileHandle _handle;
+    readonly PandalogChunkInfo[] _chunks;
+    /// <summary>Directory start_instr unwrapped to 64 bits (PANDA stores only the low 32 bits).</summary>
+    readonly ulong[] _unwrappedStarts;
+
+    public string Path { get; }
+    public long FileLength { get; }
+    public uint Version { get; }
+    public ulong DirectoryPosition { get; }
+    /// <summary>chunk_size from the header (PANDA: 16 MiB).</summary>
+    public uint ChunkSize { get; }
+    public IReadOnlyList<PandalogChunkInfo> Chunks => _chunks;
+
+    PandalogReader(string path, SafeFileHandle handle, long length, uint version, ulong dirPos, uint chunkSize,
+        PandalogChunkInfo[] chunks)
+    {
+        Path = path; _handle = handle; FileLength = length; Version = version; DirectoryPosition = dirPos;
+        ChunkSize = chunkSize; _chunks = chunks;
+        _unwrappedStarts = UnwrapStarts(chunks);
+    }
+
+    /// <summary>Opens a plog and validates its header and directory.</summary>
+    /// <exception cref="PandalogFormatException">not a well-formed pandalog</exception>
+    /// <exception cref="IOException">missing or unreadable file (FileNotFoundException etc.)</exception>
+    public static PandalogReader Open(string path)
+    {
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        try
+        {
+            long length = RandomAccess.GetLength(handle);
+            Span<byte> header = stackalloc byte[PandalogFormat.HeaderSize];
+            if (length < PandalogFormat.HeaderHoleSize + 4 || RandomAccess.Read(handle, header, 0) != header.Length)
+                throw new PandalogFormatException($"{path}: file too short for a pandalog ({length} bytes; header and first chunk start at {PandalogFormat.HeaderHoleSize})");
+            uint version = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            ulong dirPos = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+            uint chunkSize = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
+            if (version != PandalogFormat.Version)
+                throw new PandalogFormatException(version == 0 && dirPos == 0
+                    ? $"{path}: header is empty (a pandalog still being written, or cut short: its header is written last)"
+                    : $"{path}: bad version {version} at offset 0 (expected {PandalogFormat.Version})");
+            if (dirPos < PandalogFormat.HeaderHoleSize || dirPos > (ulong)length - 4)
+                throw new PandalogFormatException($"{path}: directory position {dirPos} out of range (file is {length} bytes, chunks start at {PandalogFormat.HeaderHoleSize})");
+
+            Span<byte> countBytes = stackalloc byte[4];
+            RandomAccess.Read(handle, countBytes, (long)dirPos);
+            uint count = BinaryPrimitives.ReadUInt32LittleEndian(countBytes);
+            long directoryBytes = (long)count * PandalogFormat.DirectoryEntrySize;
+            if ((long)dirPos + 4 + directoryBytes > length || directoryBytes > Array.MaxLength)
+                throw new PandalogFormatException($"{path}: directory at offset {dirPos} claims {count} chunks ({directoryBytes} bytes) but the file ends at {length}");
+            var rows = new byte[directoryBytes];
+            if (RandomAccess.Read(handle, rows, (long)dirPos + 4) != rows.Length)
+                throw new PandalogFormatException($"{path}: directory at offset {dirPos} is cut short");
+
+            var chunks = new PandalogChunkInfo[count];
+            for (int i = 0; i < count; i++)
+            {
+                var row = rows.AsSpan(i * PandalogFormat.DirectoryEntrySize);
+                ulong start = BinaryPrimitives.ReadUInt64LittleEndian(row);
+                ulong pos = BinaryPrimitives.ReadUInt64LittleEndian(row[8..]);
+                ulong entries = BinaryPrimitives.ReadUInt64LittleEndian(row[16..]);
+                ulong next = i + 1 < count ? BinaryPrimitives.ReadUInt64LittleEndian(rows.AsSpan((i + 1) * PandalogFormat.DirectoryEntrySize + 8)) : dirPos;
+                if (pos < PandalogFormat.HeaderHoleSize || pos >= dirPos)
+                    throw new PandalogFormatException($"{path}: chunk {i} position {pos} out of range (chunks lie between {PandalogFormat.HeaderHoleSize} and the directory at {dirPos})");
+                if (next <= pos || next > dirPos)
+                    throw new PandalogFormatException($"{path}: chunk {i} at offset {pos} has no room: the next chunk or the directory starts at {next}");
+                if (next - pos > PandalogFormat.MaxInflatedChunkBytes)
+                    throw new PandalogFormatException($"{path}: chunk {i} at offset {pos} is {next - pos} bytes, more than the {PandalogFormat.MaxInflatedChunkBytes}-byte limit");
+                if (entries == 0)
+                    throw new PandalogFormatException($"{path}: chunk {i} at offset {pos} has no entries (PANDA never writes an empty chunk)");
+                chunks[i] = new PandalogChunkInfo(i, start, (long)pos, (long)(next - pos), entries);
+            }
+            return new PandalogReader(path, handle, length, version, dirPos, chunkSize, chunks);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Every entry in file order, the PANDA placeholder included.</summary>
+    public IEnumerable<LogEntry> ReadAll()
+    {
+        foreach (var (index, data, length) in InflatedChunks(0))
+            foreach (var entry in ParseRecords(data, length, Path, index, _chunks[index].Position, _chunks[index].EntryCount))
+                yield return entry;
+    }
+
+    /// <summary>Entries with instr &gt;= <paramref name="instr"/>, found by binary search of the directory (entries are
+    /// in instr order, as PANDA logs them; UINT64_MAX entries after the replay end are included, the leading
+    /// placeholder is not).</summary>
+    public IEnumerable<LogEntry> ReadFrom(ulong instr)
+    {
+        if (_chunks.Length == 0) yield break;
+        var buffers = new ChunkBuffers();
+        int first = LastChunkStartingAtOrBefore(instr);
+        // The directory may understate 64-bit starts (PANDA truncates them): the chunk's real first instr decides.
+        while (first > 0)
+        {
+            int headLength = InflateChunk(first, buffers);
+            var head = ParseRecords(buffers.Inflated, headLength, Path, first, _chunks[first].Position, null).First();
+            if (head.Instr <= instr) break;
+            first--;
+        }
+        foreach (var (i, data, length) in InflatedChunks(first))
+        {
+            int index = 0;
+            foreach (var entry in ParseRecords(data, length, Path, i, _chunks[i].Position, _chunks[i].EntryCount))
+            {
+                bool leadingPlaceholder = i == 0 && index++ == 0 && PandalogFormat.IsPlaceholder(entry);
+                if (!leadingPlaceholder && entry.Instr >= instr) yield return entry;
+            }
+        }
+    }
+
+    /// <summary>Chunks from <paramref name="first"/> on, each inflated one ahead on a worker thread while the caller
+    /// parses the current one (two chunk buffers in memory), so reading uses both cores. Entries are parsed lazily on
+    /// the caller's thread on purpose: materialising whole chunks of entries makes them outlive gen-0 and costs
+    /// several times more in GC than the parsing itself.</summary>
+    IEnumerable<(int Index, byte[] Data, int Length)> InflatedChunks(int first)
+    {
+        if (first >= _chunks.Length) yield break;
+        var current = new ChunkBuffers();
+        var spare = new ChunkBuffers();
+        var pending = Task.Run(() => InflateChunk(first, current));
+        try
+        {
+            for (int i = first; i < _chunks.Length; i++)
+            {
+                int length = pending.GetAwaiter().GetResult();
+                var ready = current;
+                if (i + 1 < _chunks.Length)
+                {
+                    int next = i + 1;
+                    var target = spare;
+                    pending = Task.Run(() => InflateChunk(next, target));
+                }
+                yield return (i, ready.Inflated, length);
+                (current, spare) = (spare, current);
+            }
+        }
+        finally
+        {
+            // The caller may stop early: let the read-ahead finish before the buffers and handle go away.
+            try { pending.Wait(); } catch (AggregateException) { }
+        }
+    }
+
+    /// <summary>Walks every record's framing without parsing the LogEntry (the container's own cost, for the benchmark).</summary>
+    internal long CountRecordsWithoutParsing()
+    {
+        long count = 0;
+        foreach (var (index, data, length) in InflatedChunks(0))
+        {
+            int offset = 0;
+            while (offset + 4 <= length)
+            {
+                offset += 4 + (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
+                count++;
+            }
+            if (offset != length) throw new PandalogFormatException($"{Path}: chunk {index} framing does not end at the chunk's end");
+        }
+        return count;
+    }
+
+    /// <summary>The entries of one chunk.</summary>
+    public IReadOnlyList<LogEntry> ReadChunk(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _chunks.Length);
+        var buffers = new ChunkBuffers();
+        int length = InflateChunk(index, buffers);
+        return ParseRecords(buffers.Inflated, length, Path, index, _chunks[index].Position, _chunks[index].EntryCount).ToList();
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    int LastChunkStartingAtOrBefore(ulong instr)
+    {
+        int lo = 0, hi = _chunks.Length - 1, found = 0;
+        while (lo <= hi)
+        {
+            int mid = lo + (hi - lo) / 2;
+            if (_unwrappedStarts[mid] <= instr) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    static ulong[] UnwrapStarts(PandalogChunkInfo[] chunks)
+    {
+        var starts = new ulong[chunks.Length];
+        ulong previous = 0;
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            ulong value = chunks[i].StartInstr;
+            // A 32-bit value below the previous start means the count passed a multiple of 2^32.
+            if (value <= uint.MaxValue && previous > uint.MaxValue || value < previous)
+            {
+                ulong candidate = (previous & ~(ulong)uint.MaxValue) | value;
+                if (candidate < previous) candidate += 1UL << 32;
+                value = candidate < previous ? previous : candidate;
+            }
+            starts[i] = previous = value;
+        }
+        return starts;
+    }
+
+    internal sealed class ChunkBuffers
+    {
+        public byte[] Compressed = Array.Empty<byte>();
+        public byte[] Inflated = Array.Empty<byte>();
+    }
+
+    int InflateChunk(int index, ChunkBuffers buffers)
+    {
+        var chunk = _chunks[index];
+        if (buffers.Compressed.Length < chunk.CompressedLength) buffers.Compressed = new byte[chunk.CompressedLength];
+        int read = RandomAccess.Read(_handle, buffers.Compressed.AsSpan(0, (int)chunk.CompressedLength), chunk.Position);
+        if (read != chunk.CompressedLength)
+            throw new PandalogFormatException($"{Path}: chunk {index} at offset {chunk.Position} is cut short ({read} of {chunk.CompressedLength} bytes)");
+        int hint = (int)Math.Clamp((long)ChunkSize + (ChunkSize >> 4), 1 << 16, PandalogFormat.MaxInflatedChunkBytes);
+        return Inflate(buffers, (int)chunk.CompressedLength, hint, $"{Path}: chunk {index} at offset {chunk.Position}");
+    }
+
+    internal static int Inflate(ChunkBuffers buffers, int compressedLength, int sizeHint, string where)
+    {
+        if (buffers.Inflated.Length == 0)
+            buffers.Inflated = new byte[(int)Math.Clamp((long)compressedLength * 4, 1 << 16, sizeHint)];
+        try
+        {
+            using var z = new ZLibStream(new MemoryStream(buffers.Compressed, 0, compressedLength, writable: false), CompressionMode.Decompress);
+            int total = 0;
+            while (true)
+            {
+                if (total == buffers.Inflated.Length)
+                {
+                    if (total >= PandalogFormat.MaxInflatedChunkBytes)
+                        throw new PandalogFormatException($"{where} inflates to more than {PandalogFormat.MaxInflatedChunkBytes} bytes");
+                    Array.Resize(ref buffers.Inflated, (int)Math.Min((long)total * 2, PandalogFormat.MaxInflatedChunkBytes));
+                }
+                int n = z.Read(buffers.Inflated, total, buffers.Inflated.Length - total);
+                if (n == 0) break;
+                total += n;
+            }
+            if (total == 0)
+                throw new PandalogFormatException($"{where} fails to inflate: no data (not a zlib stream, or cut short)");
+            return total;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new PandalogFormatException($"{where} fails to inflate: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Splits inflated chunk data into u32-framed LogEntry records. <paramref name="expected"/> (from the
+    /// directory) is checked when given: a count mismatch means a chunk cut short at a record boundary.</summary>
+    internal static IEnumerable<LogEntry> ParseRecords(byte[] data, int length, string source, int chunkIndex, long chunkOffset, ulong? expected)
+    {
+        int offset = 0;
+        ulong index = 0;
+        while (offset < length)
+        {
+            if (length - offset < 4)
+                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) truncated: {length - offset} bytes left, its length prefix needs 4");
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
+            if (size > (uint)(length - offset - 4))
+                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) truncated: needs {size} bytes, {length - offset - 4} left");
+            LogEntry entry;
+            try { entry = LogEntry.Parser.ParseFrom(new ReadOnlySpan<byte>(data, offset + 4, (int)size)); }
+            catch (InvalidProtocolBufferException e)
+            {
+                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) is not a valid LogEntry: {e.Message}", e);
+            }
+            // Google.Protobuf's C# parser does not enforce proto2 `required`; PANDA's C++ reader does.
+            if (!RequiredFields.AreSet(entry))
+                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) is not a valid LogEntry: required field {RequiredFields.FirstMissing(entry)} is missing");
+            offset += 4 + (int)size;
+            index++;
+            yield return entry;
+        }
+        if (expected is { } want && want != index)
+            throw new PandalogFormatException($"{source}: chunk {chunkIndex} (offset {chunkOffset}) holds {index} entries but the directory says {want}");
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text;
+using Win7Proc.Offline.Pandalog.Schema;
+
+namespace Win7Proc.Offline.Pandalog;
+
+public enum PlogDumpFormat { Text, Json, Jsonl }
+
+/// <summary>Prints a pandalog's entries (the engine behind <c>win7proc-offline dump</c>).</summary>
+public static class PlogDumper
+{
+    /// <summary>Streams the entries <paramref name="filter"/> selects to <paramref name="output"/>; returns how many.
+    /// Json is an array laid out as PANDA's plog_reader prints it; jsonl is one compact object per line.</summary>
+    public static long Dump(PandalogReader reader, PlogEntryFilter filter, PlogDumpFormat format, TextWriter output)
+    {
+        long count = 0;
+        var line = new StringBuilder(256);
+        if (format == PlogDumpFormat.Json) output.Write("[\n");
+        foreach (var entry in filter.Apply(reader))
+        {
+            switch (format)
+            {
+                case PlogDumpFormat.Text:
+                    line.Clear();
+                    PlogTextFormatter.Append(line, entry);
+                    line.Append('\n');
+                    output.Write(line);
+                    break;
+                case PlogDumpFormat.Json:
+                    if (count > 0) output.Write(",\n");
+                    output.Write(PlogJsonFormatter.Format(entry, indented: true));
+                    break;
+                case PlogDumpFormat.Jsonl:
+                    output.Write(PlogJsonFormatter.Format(entry));
+                    output.Write('\n');
+                    break;
+            }
+            count++;
+        }
+        if (format == PlogDumpFormat.Json) output.Write("\n]\n");
+        return count;
+    }
+}
