@@ -52,7 +52,7 @@ public static class AnalyzeCommand
         {
             Description = "Append the data of every successful NtWriteFile to DIR/<pid>_<process>_<file> (names made safe)",
         });
-        root.Options.Add(new Option<int?>("--chunk-size") { Description = "Pandalog chunk size in bytes (default: the writer's, 64 KiB as PANDA)" });
+        root.Options.Add(new Option<int?>("--chunk-size") { Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)" });
         root.Options.Add(new Option<bool>("--fast") { Description = "Faster, larger pandalog (zlib level 1 instead of 9)" });
         root.SetAction(async (parse, ct) =>
         {
