@@ -1,0 +1,119 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using Win7Proc.Offline.Analyzer;
+using Win7Proc.Offline.Pandalog;
+using Win7Proc.Offline.Trace;
+
+namespace Win7Proc.Offline.Procstory;
+
+public enum StoryInputKind
+{
+    /// <summary>A finished pandalog (u32 version 2 at offset 0).</summary>
+    Plog,
+    /// <summary>A pandalog still being written by the analyzer (<c>OUT.plog.partial</c>: header still zero).</summary>
+    PartialPlog,
+    /// <summary>A win7rec trace (an LZ4 frame: <c>04 22 4D 18</c>).</summary>
+    Trace,
+}
+
+/// <summary>One reading of the input: the story so far, and whether the input was complete.</summary>
+public sealed record StorySnapshot(ProcessStory Story, bool Complete, string? IncompleteReason);
+
+/// <summary>The input is neither a pandalog nor a trace, or is damaged. The message names the file and the problem.</summary>
+public sealed class StoryInputException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Reads a story from a plog (ours or PANDA's), a plog still being written, or a trace.</summary>
+public static class StoryInput
+{
+    public const string PartialSuffix = ".partial";
+    const uint PlogVersion = 2;
+    const uint Lz4FrameMagic = 0x184D2204; // bytes 04 22 4D 18
+
+    /// <summary>
+    /// Which file to read for <paramref name="path"/> now: the file itself if it exists; else, for <c>X.plog</c>, the
+    /// analyzer's <c>X.plog.partial</c>; for <c>X.partial</c> that no longer exists, the renamed <c>X</c>. Null if none exists.
+    /// </summary>
+    public static string? Locate(string path)
+    {
+        if (File.Exists(path)) return path;
+        if (path.EndsWith(PartialSuffix, StringComparison.Ordinal))
+        {
+            var finished = path[..^PartialSuffix.Length];
+            return File.Exists(finished) ? finished : null;
+        }
+        return File.Exists(path + PartialSuffix) ? path + PartialSuffix : null;
+    }
+
+    /// <summary>The kind of an existing file, by its first bytes (a <c>.partial</c> name means a plog being written).</summary>
+    /// <exception cref="StoryInputException">neither a plog nor a trace</exception>
+    /// <exception cref="IOException">unreadable</exception>
+    public static StoryInputKind Detect(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        int read;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (read == head.Length)
+        {
+            var magic = BinaryPrimitives.ReadUInt32LittleEndian(head);
+            if (magic == PlogVersion) return StoryInputKind.Plog;
+            if (magic == Lz4FrameMagic) return StoryInputKind.Trace;
+        }
+        if (path.EndsWith(PartialSuffix, StringComparison.Ordinal)) return StoryInputKind.PartialPlog;
+        throw new StoryInputException($"{path} is neither a pandalog (u32 version 2) nor a trace (LZ4 frame 04 22 4D 18)");
+    }
+
+    /// <summary>Reads the story of <paramref name="path"/> (located with <see cref="Locate"/>).</summary>
+    /// <exception cref="FileNotFoundException">neither the file nor its partial/finished counterpart exists</exception>
+    /// <exception cref="StoryInputException">not a plog or trace, or damaged</exception>
+    /// <exception cref="IOException">unreadable</exception>
+    public static StorySnapshot Read(string path, ProcessStoryOptions? options = null, CancellationToken ct = default)
+    {
+        var actual = Locate(path) ?? throw new FileNotFoundException($"no such file: {path}", path);
+        try
+        {
+            return Detect(actual) switch
+            {
+                StoryInputKind.Plog => ReadPlog(actual, options),
+                StoryInputKind.PartialPlog => ReadPartialPlog(actual, options),
+                _ => ReadTrace(actual, options, ct),
+            };
+        }
+        catch (PandalogFormatException e)
+        {
+            throw new StoryInputException(Naming(actual, e.Message), e);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new StoryInputException($"{actual}: damaged entry: {e.Message}", e);
+        }
+        catch (TraceFormatException e)
+        {
+            throw new StoryInputException(Naming(actual, e.Message), e);
+        }
+    }
+
+    /// <summary>The readers' messages usually name the file already.</summary>
+    static string Naming(string path, string message) =>
+        message.Contains(path, StringComparison.Ordinal) ? message : $"{path}: {message}";
+
+    static StorySnapshot ReadPlog(string path, ProcessStoryOptions? options)
+    {
+        using var reader = PandalogReader.Open(path);
+        return new StorySnapshot(ProcessStory.Build(reader.ReadAll(), options), Complete: true, null);
+    }
+
+    static StorySnapshot ReadPartialPlog(string path, ProcessStoryOptions? options) =>
+        new(ProcessStory.Build(PandalogReader.ReadCompleteChunks(path), options), Complete: false,
+            $"{path} is still being written: its complete chunks were shown");
+
+    /// <summary>Runs the analyzer's process handlers only: the entries procstory needs, nothing written to disk.</summary>
+    static StorySnapshot ReadTrace(string path, ProcessStoryOptions? options, CancellationToken ct)
+    {
+        var builder = new ProcessStoryBuilder(options);
+        var analysis = new AnalyzerOptions { Only = new HashSet<SyscallFamily> { SyscallFamily.Processes } };
+        var report = TraceAnalyzer.Analyze(path, analysis, builder.Add, ct: ct);
+        var truncated = report.Truncation is { } truncation ? $"{Naming(path, truncation.Reason)} (every complete record was used)" : null;
+        return new StorySnapshot(builder.Build(), truncated is null, truncated);
+    }
+}
