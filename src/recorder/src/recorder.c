@@ -129,6 +129,19 @@ static char *dup_or_empty(const char *s) {
     return strdup(s ? s : "");
 }
 
+/* Frees everything w7rec_open allocated (the caller closes the writer first). */
+static void recorder_free(w7rec *r) {
+    w7_capture_free(&r->cap);
+    free(r->pending);
+    free(r->watched);
+    free(r->rules);
+    free(r->recent);
+    free((char *)r->opts.replay_name);
+    free((char *)r->opts.recorder_name);
+    free((char *)r->opts.recorder_version);
+    free(r);
+}
+
 w7rec *w7rec_open(const char *path, const w7rec_options *opts) {
     w7rec_options defaults;
     w7rec_default_options(&defaults);
@@ -177,15 +190,7 @@ w7rec *w7rec_open(const char *path, const w7rec_options *opts) {
         snprintf(g_open_error, sizeof g_open_error, "%s",
                  r->writer.error[0] ? r->writer.error : "out of memory");
         if (r->writer.file || r->writer.buf) w7_writer_close(&r->writer);
-        w7_capture_free(&r->cap);
-        free(r->pending);
-        free(r->watched);
-        free(r->rules);
-        free(r->recent);
-        free((char *)r->opts.replay_name);
-        free((char *)r->opts.recorder_name);
-        free((char *)r->opts.recorder_version);
-        free(r);
+        recorder_free(r);
         return NULL;
     }
     return r;
@@ -433,15 +438,7 @@ int w7rec_close(w7rec *r, uint64_t total_instr, const char *reason) {
     }
     rc = w7_writer_close(&r->writer);
     if (rc != W7REC_OK) snprintf(g_open_error, sizeof g_open_error, "%s", r->writer.error);
-    w7_capture_free(&r->cap);
-    free(r->pending);
-    free(r->watched);
-    free(r->rules);
-    free(r->recent);
-    free((char *)r->opts.replay_name);
-    free((char *)r->opts.recorder_name);
-    free((char *)r->opts.recorder_version);
-    free(r);
+    recorder_free(r);
     return rc;
 }
 
