@@ -16,6 +16,10 @@ internal sealed class AnalysisEngine
     public const int DefaultDataCap = 64 * 1024;
     /// <summary>Upper bound on any data buffer we copy, whatever the header claims.</summary>
     public const int MaxDataCap = 1 << 20;
+    /// <summary>Most calls kept waiting for their return. The recorder pairs calls in 8192 slots (recorder.c
+    /// W7_PENDING_SLOTS), so beyond this the map holds enters whose return will never come (a thread that died inside
+    /// a call, a process that terminated itself); when it fills, the older half is dropped as lost enters.</summary>
+    public const int MaxPendingCalls = 16384;
 
     readonly AnalyzerOptions _options;
     readonly Action<LogEntry> _emit;
@@ -57,6 +61,8 @@ internal sealed class AnalysisEngine
     public long EntriesWritten { get; private set; }
     public long UnmatchedReturns { get; private set; }
     public long LostEnters { get; private set; }
+    /// <summary>Calls whose enter was seen and whose return has not come yet (at most <see cref="MaxPendingCalls"/>).</summary>
+    public int PendingCalls => _pending.Count;
     public long HandlerErrors { get; private set; }
     public string? FirstHandlerError { get; private set; }
     public ulong LastInstr { get; private set; }
@@ -123,7 +129,17 @@ internal sealed class AnalysisEngine
             if (handler.LogsAtEnter && pending.EnterHandled) Guarded(name, () => { handler.AtReturn(call, pending.State); return null; });
             _pendingForDeferral = null;
         }
+        if (_pending.Count >= MaxPendingCalls) DropOlderPendingHalf();
         _pending[key] = pending;
+    }
+
+    /// <summary>Bounds <see cref="_pending"/> (a guest whose threads die inside calls, or a hostile trace, would grow it
+    /// without end): drops the half with the oldest enters. Amortised O(log n) per enter.</summary>
+    void DropOlderPendingHalf()
+    {
+        var older = _pending.OrderBy(p => p.Value.Enter.Instr).Take(_pending.Count / 2).Select(p => p.Key).ToList();
+        foreach (var key in older) _pending.Remove(key);
+        LostEnters += older.Count;
     }
 
     void OnReturn(SyscallRecord record)

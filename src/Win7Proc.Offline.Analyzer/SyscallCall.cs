@@ -11,11 +11,6 @@ namespace Win7Proc.Offline.Analyzer;
 /// </summary>
 internal sealed class SyscallCall
 {
-    /// <summary>Pseudo-handle for the current process (NtCurrentProcess()).</summary>
-    public const uint CurrentProcessHandle = 0xFFFFFFFF;
-    /// <summary>Pseudo-handle for the current thread (NtCurrentThread()).</summary>
-    public const uint CurrentThreadHandle = 0xFFFFFFFE;
-
     readonly AnalysisEngine _engine;
 
     internal SyscallCall(AnalysisEngine engine, string name, SyscallRecord record, SyscallRecord? enter,
@@ -131,11 +126,11 @@ internal sealed class SyscallCall
         return name ?? _engine.Handles.Lookup(Cr3, handle);
     }
 
-    /// <summary>The name behind <paramref name="handle"/> in the table of the process behind <paramref name="processHandle"/>.</summary>
-    public string? HandleObjectNameInProcess(uint processHandle, uint handle)
+    /// <summary>The name behind <paramref name="handle"/> in the table of <paramref name="process"/>, the process behind
+    /// <paramref name="processHandle"/> (as <see cref="ResolveProcessHandle"/> gave it: the caller resolves it once).</summary>
+    public string? HandleObjectNameInProcess(uint processHandle, ProcessInfo? process, uint handle)
     {
-        if (processHandle == CurrentProcessHandle) return HandleObjectName(handle);
-        var process = ResolveProcessHandle(processHandle);
+        if (processHandle == Win7Layout.CurrentProcessHandle) return HandleObjectName(handle);
         if (process is null || handle == 0) return null;
         // Handle tables and object bodies are kernel memory, the same from every address space.
         var entry = Objects.ResolveHandle(Cr3, process, handle, null);
@@ -153,7 +148,7 @@ internal sealed class SyscallCall
     /// <summary>The process behind a process handle (-1 = the caller).</summary>
     public ProcessInfo? ResolveProcessHandle(uint handle)
     {
-        if (handle == CurrentProcessHandle) return CallerInfo;
+        if (handle == Win7Layout.CurrentProcessHandle) return CallerInfo;
         var entry = ResolveHandle(handle);
         if (entry is null) return null;
         if (entry.Type != Win7ObjectType.Process) { Miss(); return null; }

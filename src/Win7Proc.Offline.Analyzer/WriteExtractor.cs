@@ -29,12 +29,12 @@ public sealed class WriteExtractor
     /// <summary>Appends <paramref name="data"/> to the host file for this process and guest file; returns its path.</summary>
     public string Append(uint pid, string processName, string guestFileName, ReadOnlySpan<byte> data)
     {
-        var key = $"{pid}\0{processName}\0{guestFileName}";
+        var key = Key(pid, processName, guestFileName);
         if (!_pathByKey.TryGetValue(key, out var path))
         {
             path = Path.Combine(_directory, HostFileName(pid, processName, guestFileName));
             // Belt and braces: the name has no separators, but never write outside the directory.
-            if (!string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), _directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            if (!string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), Path.TrimEndingDirectorySeparator(_directory), StringComparison.Ordinal))
                 throw new InvalidOperationException($"extracted file name escaped {_directory}: {path}");
             _pathByKey[key] = path;
         }
@@ -57,10 +57,13 @@ public sealed class WriteExtractor
         if (changed || safe.Length > MaxFileNameLength)
         {
             if (safe.Length > MaxFileNameLength - hashLength) safe.Length = MaxFileNameLength - hashLength;
-            safe.Append('_').Append(Fnv1a64(raw).ToString("x16"));
+            // Hashed with separators that cannot occur in the parts: ("a_b", "c") and ("a", "b_c") join to the same raw name.
+            safe.Append('_').Append(Fnv1a64(Key(pid, processName, guestFileName)).ToString("x16"));
         }
         return safe.ToString();
     }
+
+    static string Key(uint pid, string processName, string guestFileName) => $"{pid}\0{processName}\0{guestFileName}";
 
     static ulong Fnv1a64(string text)
     {

@@ -38,6 +38,13 @@ public class WriteExtractorTests
     }
 
     [Fact]
+    public void Process_and_file_names_that_join_to_the_same_text_stay_distinct()
+    {
+        // Both join to "1_a_b_\c": a guest choosing its process and file names must not merge two files' data.
+        Assert.NotEqual(WriteExtractor.HostFileName(1, "a_b", @"\c"), WriteExtractor.HostFileName(1, "a", @"b_\c"));
+    }
+
+    [Fact]
     public void Hostile_guest_names_are_written_inside_the_directory()
     {
         var root = Path.Combine(Path.GetTempPath(), "w7-extract-" + Guid.NewGuid().ToString("n"));

@@ -8,8 +8,8 @@ namespace Win7Proc.Offline.Analyzer;
 /// </summary>
 internal sealed class HandleCache
 {
-    /// <summary>Bound on remembered handles; beyond it the oldest address space's entries are not evicted but new
-    /// ones are dropped (the cache is only a fallback).</summary>
+    /// <summary>Bound on remembered handles; beyond it new ones are dropped and nothing is evicted (the cache is only a
+    /// fallback).</summary>
     public const int MaxEntries = 1 << 20;
 
     readonly Dictionary<(uint Space, uint Handle), string> _names = new();
@@ -43,10 +43,14 @@ internal static class HandleLifetime
         // NtDuplicateObject(SourceProcessHandle, SourceHandle, TargetProcessHandle, TargetHandle*, DesiredAccess,
         //                   HandleAttributes, Options)
         SyscallHandler.Create("NtDuplicateObject", SyscallFamily.Processes,
-            call => new DuplicateInputs(
-                call.ResolveProcessHandle(call.Arg(0))?.DirectoryTableBase,
-                call.ResolveProcessHandle(call.Arg(2))?.DirectoryTableBase,
-                call.HandleObjectNameInProcess(call.Arg(0), call.Arg(1))),
+            call =>
+            {
+                // Each process handle is resolved once (handle table walk + EPROCESS read); often both are the same.
+                var source = call.ResolveProcessHandle(call.Arg(0));
+                var target = call.Arg(2) == call.Arg(0) ? source : call.ResolveProcessHandle(call.Arg(2));
+                return new DuplicateInputs(source?.DirectoryTableBase, target?.DirectoryTableBase,
+                    call.HandleObjectNameInProcess(call.Arg(0), source, call.Arg(1)));
+            },
             (call, inputs) =>
             {
                 if (!call.Succeeded) return;

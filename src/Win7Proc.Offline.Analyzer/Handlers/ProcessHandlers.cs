@@ -89,7 +89,7 @@ internal static class ProcessHandlers
         // NtTerminateProcess(NULL, ...) ends the *other* threads of the caller (RtlExitUserProcess does it first);
         // the process itself ends at the later NtTerminateProcess(-1, ...), so only that one is a termination.
         if (handle == 0) return;
-        bool self = handle == SyscallCall.CurrentProcessHandle;
+        bool self = handle == Win7Layout.CurrentProcessHandle;
         var target = self ? call.CallerInfo : call.ResolveProcessHandle(handle);
         var message = new NtTerminateProcess
         {

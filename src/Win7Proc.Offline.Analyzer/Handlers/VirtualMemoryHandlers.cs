@@ -13,9 +13,6 @@ internal static class VirtualMemoryHandlers
         Transfer("NtWriteVirtualMemory", "nt_write_virtual_memory", (e, m) => e.NtWriteVirtualMemory = m),
     ];
 
-    /// <summary>STATUS_PARTIAL_COPY (WINE include/ntstatus.h).</summary>
-    const uint StatusPartialCopy = 0x8000000D;
-
     sealed record Target(ProcessInfo? Process);
 
     static SyscallHandler Transfer(string syscall, string kind, Action<LogEntry, VirtualMemory> set) =>
@@ -31,7 +28,7 @@ internal static class VirtualMemoryHandlers
                     Size = call.Arg(3),
                 };
                 // The count is written on success and on a partial copy (a warning status).
-                if ((call.Succeeded || call.Status == StatusPartialCopy) && call.ReadU32(call.Arg(4)) is uint transferred)
+                if ((call.Succeeded || call.Status == NtStatus.PartialCopy) && call.ReadU32(call.Arg(4)) is uint transferred)
                     message.BytesTransferred = transferred;
                 call.Emit(kind, e => set(e, message), message.Target.Pid);
             });

@@ -9,6 +9,8 @@ public static class NtStatus
     public const uint Pending = 0x00000103;
     public const uint ObjectNameExists = 0x40000000;
     public const uint BufferOverflow = 0x80000005;
+    /// <summary>STATUS_PARTIAL_COPY: a cross-process read or write stopped early (a warning status).</summary>
+    public const uint PartialCopy = 0x8000000D;
     public const uint NoMoreFiles = 0x80000006;
     public const uint NoMoreEntries = 0x8000001A;
     public const uint InvalidHandle = 0xC0000008;

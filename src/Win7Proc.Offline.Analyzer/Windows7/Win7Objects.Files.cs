@@ -9,7 +9,7 @@ public sealed partial class Win7Objects
     /// RelatedFileObject's FileName, and so on, at most <see cref="GuestLimits.MaxRelatedFileDepth"/> links, stopping
     /// on a cycle (FILE_OBJECT semantics per MS ns-wdm-_file_object; V2 file_name_with_device). When the device name
     /// is unreadable the volume-relative name is returned; when the related chain is cut (unreadable, cyclic or too
-    /// deep) the readable relative tail is returned without device and leading "" (so it never looks absolute);
+    /// deep) the readable relative tail is returned without device and leading "\" (so it never looks absolute);
     /// null when nothing is readable.
     /// </summary>
     public string? ReadFileObjectName(uint cr3, uint fileObject)

@@ -141,6 +141,27 @@ public class EngineTests
     }
 
     [Fact]
+    public void Enters_whose_return_never_comes_are_bounded_and_counted_as_lost()
+    {
+        var h = new EngineHarness();
+        var p = h.AddProcess(1000, "a.exe");
+        h.SwitchTo(p);
+        h.AddFileHandle(p, 0x40, @"\Device\HarddiskVolume2\x");
+        var waiting = h.Enter("NtReadFile", [0x40, 0, 0, 0, 0, 0, 4, 0, 0]);
+        // Threads that die inside a wait: enters whose returns never come, each on its own thread.
+        int dead = 3 * AnalysisEngine.MaxPendingCalls;
+        uint wait = EngineHarness.CallNo("NtWaitForSingleObject");
+        for (int i = 0; i < dead; i++)
+            h.Engine.OnSyscall(new Trace.SyscallRecord(waiting.Instr + 1 + (ulong)i, 0, p.Cr3, 0x90000000 + 8 * (uint)i,
+                Trace.SyscallPhase.Enter, 0, wait, wait, 0, 0, 0, EngineHarness.GdtBase, 0, [0x10, 0, 0], []));
+        Assert.InRange(h.Engine.PendingCalls, 1, AnalysisEngine.MaxPendingCalls);
+        Assert.Equal(dead + 1, h.Engine.PendingCalls + h.Engine.LostEnters);
+        // The oldest enter was dropped: its late return is still logged, from the return's own memory.
+        h.Return(waiting, 0);
+        Assert.Equal(@"\Device\HarddiskVolume2\x", Assert.Single(h.Entries, e => e.NtReadFile is not null).NtReadFile.Filename);
+    }
+
+    [Fact]
     public void A_handler_bug_is_counted_and_the_run_goes_on()
     {
         var entries = new List<Pandalog.Schema.LogEntry>();
