@@ -67,7 +67,7 @@ public static class StoryJsonRenderer
     /// be inside JSON strings (the structure is ASCII), where the escape means the same character.</summary>
     static string EscapeUnsafeForTerminals(string json)
     {
-        if (!json.Any(GuestText.IsUnsafe)) return json;
+        if (!json.Any(c => c != '\n' && GuestText.IsUnsafe(c))) return json;   // indented JSON always has '\n'
         var escaped = new StringBuilder(json.Length + 16);
         foreach (var c in json)
         {

@@ -56,7 +56,7 @@ public sealed class GuestSimulation
                 case "section": obj = Sections.FindNamed(h.Value) ?? Sections.Create(h.Value, null, 0x10000); break;
                 case "port": obj = Ports.FindConnectionPort(h.Value) ?? Ports.CreateConnectionPort(h.Value, proc, alpc: true); break;
                 case "process":
-                    obj = (uint.TryParse(h.Value, out var pid) ? Kernel.FindLive(pid) : null)
+                    obj = Kernel.FindLive(uint.Parse(h.Value, System.Globalization.CultureInfo.InvariantCulture))   // Scenario wrote the pid in decimal
                           ?? throw new ScenarioException($"no process with pid {h.Value}");
                     break;
                 case "transaction":

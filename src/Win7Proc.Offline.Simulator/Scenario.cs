@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Win7Proc.Offline.Simulator.Guest;
 
 namespace Win7Proc.Offline.Simulator;
 
@@ -40,7 +41,7 @@ public sealed class Scenario
         if (root.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{src}: the top level must be an object");
         CheckFields(root, TopFields, ["format", "name", "total_instr", "processes", "events"], $"{src}: top level");
         var format = root.GetProperty("format");
-        if (format.ValueKind != JsonValueKind.Number || format.GetInt32() != CurrentFormat)
+        if (format.ValueKind != JsonValueKind.Number || !format.TryGetInt32(out var f) || f != CurrentFormat)
             throw new ScenarioException($"{src}: \"format\" must be {CurrentFormat}");
         var total = ReadU64(root.GetProperty("total_instr"), $"{src}: total_instr");
 
@@ -64,12 +65,13 @@ public sealed class Scenario
                     CheckFields(h, ["as", .. HandleKinds, "comment"], ["as"], hw);
                     var kinds = HandleKinds.Where(k => h.TryGetProperty(k, out _)).ToArray();
                     if (kinds.Length != 1) throw new ScenarioException($"{hw}: needs exactly one of {string.Join(", ", HandleKinds)}");
-                    var v = h.GetProperty(kinds[0]);
                     handles.Add(new ScenarioHandle(Str(h.GetProperty("as"), hw + ".as"), kinds[0],
-                        v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()));
+                        HandleValue(h.GetProperty(kinds[0]), kinds[0], $"{hw}.{kinds[0]}")));
                 }
             }
             var image = Str(p.GetProperty("image"), where + ".image");
+            try { GuestKernel.ToDevicePath(image); }
+            catch (ScenarioException x) { throw new ScenarioException($"{where}.image: {x.Message}"); }
             processes.Add(new ScenarioProcess(pid,
                 p.TryGetProperty("ppid", out var pp) ? ReadU32(pp, where + ".ppid") : 0,
                 image,
@@ -93,9 +95,10 @@ public sealed class Scenario
             CheckFields(e, [.. OpSpec.Common, .. spec.Required, .. spec.Optional], ["instr", "pid", .. spec.Required], where);
             var instr = ReadU64(e.GetProperty("instr"), where + ".instr");
             if (instr < 2) throw new ScenarioException($"{where}: instr must be at least 2 (a context switch may precede it by 2)");
-            if (index > 0 && instr < lastInstr + 3)
+            if (index > 0 && (instr < lastInstr || instr - lastInstr < 3))
                 throw new ScenarioException($"{where}: instr {instr} must be at least 3 after the previous event's {lastInstr}");
-            if (instr + 1 >= total) throw new ScenarioException($"{where}: instr {instr} is not before total_instr {total}");
+            // A call may return at instr+1 (terminating another process), still before the END at total_instr.
+            if (instr >= total || total - instr < 2) throw new ScenarioException($"{where}: instr {instr} is not before total_instr {total} - 1 (a call may return at instr + 1)");
             lastInstr = instr;
             var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value.Clone();
@@ -111,6 +114,15 @@ public sealed class Scenario
             Processes = processes, Events = events,
         };
     }
+
+    /// <summary>A pre-existing handle's value: a string for key/file/section/port, a pid for process (as a decimal
+    /// string), <c>true</c> for transaction.</summary>
+    static string HandleValue(JsonElement v, string kind, string where) => kind switch
+    {
+        "process" => ReadU32(v, where).ToString(CultureInfo.InvariantCulture),
+        "transaction" => v.ValueKind == JsonValueKind.True ? "true" : throw new ScenarioException($"{where}: must be true"),
+        _ => Str(v, where),
+    };
 
     static IEnumerable<JsonElement> Array(JsonElement root, string name, string src)
     {

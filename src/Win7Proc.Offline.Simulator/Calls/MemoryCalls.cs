@@ -16,8 +16,12 @@ internal static class MemoryCalls
         if (!target.Alive && e.Succeeds) throw e.Error($"process {target.Pid} has exited");
         var address = e.Number("address");
         if (address >= c.Kernel.Memory.KernelBase) throw e.Error("'address' must be a user-mode address");
-        var data = write ? Encoding.UTF8.GetBytes(e.OptText("data") ?? "") : new byte[e.OptNumber("size") ?? 0x100];
-        if (data.Length > MaxTransfer) throw e.Error($"transfers are limited to {MaxTransfer} bytes");
+        // Bounded before anything is allocated: the size is the scenario's, up to 4 GiB.
+        var text = write ? e.OptText("data") ?? "" : null;
+        var length = text is not null ? (uint)Encoding.UTF8.GetByteCount(text) : e.OptNumber("size") ?? 0x100;
+        if (length > MaxTransfer) throw e.Error($"transfers are limited to {MaxTransfer} bytes");
+        if ((ulong)address + length > c.Kernel.Memory.KernelBase) throw e.Error("'address' + size must stay below the kernel (0x80000000)");
+        var data = text is not null ? Encoding.UTF8.GetBytes(text) : new byte[length];
         var f = c.Frame(write ? "NtWriteVirtualMemory" : "NtReadVirtualMemory");
         var buffer = f.HeapBytes(data);
         var done = f.Local(4);

@@ -29,8 +29,7 @@ internal static class ProcessCalls
         var processSlot = f.Local(4);
         var threadSlot = f.Local(4);
         // ProcessParameters as RtlCreateProcessParametersEx leaves them: normalized (pointers) or offsets.
-        var paramsSize = 0x1000u;
-        var parameters = f.HeapZero(paramsSize);
+        var parameters = f.HeapZero(Math.Max(0x1000u, GuestKernel.ProcessParametersSize(image, cmdline)));
         c.Kernel.WriteProcessParameters(f.Cr3, parameters, image, cmdline, normalized);
         var createInfo = f.Local(0x48);
         f.WriteU32(createInfo, 0x48);

@@ -65,7 +65,9 @@ internal static class SectionCalls
             {
                 var size = (uint)c.Memory.ReadU32(0, section.Segment + SectionLayout.SegmentTotalPtes) * 0x1000;
                 var at = target.NextViewBase;
-                target.NextViewBase += Math.Max(size, 0x10000u);
+                var next = (ulong)at + Math.Max(size, 0x10000u);
+                if (next > c.Kernel.Memory.KernelBase) throw c.Event.Error($"process {target.Pid} has no user address space left for another view");
+                target.NextViewBase = (uint)next;
                 f.WriteU32(baseSlot, at);
                 f.WriteU32(viewSize, size);
             },

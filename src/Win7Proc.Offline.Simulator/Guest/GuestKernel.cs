@@ -21,6 +21,13 @@ public sealed class GuestKernel
     public const uint FirstTeb = 0x7ffde000;
     public const uint ProcessParametersAddress = 0x00020000;
     public const uint ImageBase = 0x01000000;
+    /// <summary>Per-call scratch heap [HeapBase, HeapEnd): it ends below the call frame of thread index 4, whose stack
+    /// top is 0x530000 (thread stacks: 0x130000 + 1 MiB per thread, the frame in the top page).</summary>
+    public const uint HeapBase = 0x00500000, HeapEnd = 0x0052f000;
+    /// <summary>Stacks of the first thread (index 0) and the step to the next; views are mapped from FirstViewBase.</summary>
+    public const uint FirstStackTop = 0x00130000, StackStep = 0x00100000, FirstViewBase = 0x02000000;
+    /// <summary>Threads per process: their stacks stay below <see cref="FirstViewBase"/>.</summary>
+    public const int MaxThreadsPerProcess = (int)((FirstViewBase - FirstStackTop) / StackStep) + 1;
     public const uint SwapContextPc = 0x82a8f2c0;
     /// <summary>FILETIME of instruction 0: 2016-05-01 12:00:00 UTC; one instruction counts as 1 ns.</summary>
     public const ulong RecordingStartFileTime = 131_065_776_000_000_000;
@@ -124,7 +131,7 @@ public sealed class GuestKernel
         {
             Header = header, Type = TypeIndex.Process, Pid = pid, ParentPid = parentPid, Image = image,
             CommandLine = commandLine, Cr3 = 0x3e000000 + serial * 0x20000, Peb = PebAddress,
-            Heap = new BumpAllocator(0x00500000, 0x00700000, $"heap of pid {pid}"),
+            Heap = new BumpAllocator(HeapBase, HeapEnd, $"scratch heap of pid {pid}"),
         };
         var e = proc.Eprocess;
         Memory.WriteU8(0, e + HeaderType, DispatcherTypeProcess);
@@ -161,17 +168,16 @@ public sealed class GuestKernel
     /// normalized the string Buffers hold offsets from the structure start (RTL_USER_PROC_PARAMS_NORMALIZED clear).</summary>
     internal uint WriteProcessParameters(uint cr3, uint at, string image, string commandLine, bool normalized)
     {
-        var curDir = @"C:\Windows\system32\";
         var next = UserStructs.ParamsSize;
         uint Put(uint field, string text)
         {
             var buffer = at + next;
             Memory.WriteUnicodeString(cr3, at + field, buffer, text);
             if (!normalized) Memory.WriteU32(cr3, at + field + 4, next);
-            next += (uint)((GuestMemory.Utf16Size(text) + 3) & ~3);
+            next += StringSpace(text);
             return buffer;
         }
-        Put(UserStructs.ParamsCurrentDirectory, curDir);
+        Put(UserStructs.ParamsCurrentDirectory, CurrentDirectory);
         Put(UserStructs.ParamsImagePathName, image);
         Put(UserStructs.ParamsCommandLine, commandLine);
         Memory.WriteU32(cr3, at + UserStructs.ParamsMaximumLength, next);
@@ -180,14 +186,23 @@ public sealed class GuestKernel
         return next;
     }
 
+    const string CurrentDirectory = @"C:\Windows\system32\";
+    static uint StringSpace(string text) => (uint)((GuestMemory.Utf16Size(text) + 3) & ~3);
+
+    /// <summary>Bytes <see cref="WriteProcessParameters"/> writes for these strings.</summary>
+    internal static uint ProcessParametersSize(string image, string commandLine) =>
+        UserStructs.ParamsSize + StringSpace(CurrentDirectory) + StringSpace(image) + StringSpace(commandLine);
+
     internal GuestThread AddThread(GuestProcess proc, uint tid)
     {
+        if (proc.Threads.Count >= MaxThreadsPerProcess)
+            throw new ScenarioException($"process {proc.Pid} cannot have more than {MaxThreadsPerProcess} threads");
         var index = (uint)proc.Threads.Count;
         var header = AllocateObject(TypeIndex.Thread, Kthread.EthreadSize, null, null);
         var thread = new GuestThread
         {
             Header = header, Type = TypeIndex.Thread, Tid = tid, Process = proc,
-            Teb = FirstTeb - index * GuestMemory.PageSize, StackTop = 0x00130000 + index * 0x00100000,
+            Teb = FirstTeb - index * GuestMemory.PageSize, StackTop = FirstStackTop + index * StackStep,
         };
         var k = thread.Kthread;
         Memory.WriteU8(0, k + Kthread.HeaderType, 6);     // ThreadObject dispatcher type
@@ -267,9 +282,13 @@ public sealed class GuestKernel
     public static string ToDevicePath(string dosOrNtPath)
     {
         var p = dosOrNtPath.StartsWith(@"\??\", StringComparison.Ordinal) ? dosOrNtPath[4..] : dosOrNtPath;
-        if (p.Length >= 2 && char.ToUpperInvariant(p[0]) == 'C' && p[1] == ':') return DiskDevice + p[2..];
-        if (p.StartsWith(DiskDevice + @"\", StringComparison.OrdinalIgnoreCase)) return p;
-        throw new ScenarioException($"path '{dosOrNtPath}' is not on drive C: (the only volume, {DiskDevice})");
+        string device;
+        if (p.Length >= 2 && char.ToUpperInvariant(p[0]) == 'C' && p[1] == ':') device = DiskDevice + p[2..];
+        else if (p.StartsWith(DiskDevice + @"\", StringComparison.OrdinalIgnoreCase)) device = p;
+        else throw new ScenarioException($"path '{dosOrNtPath}' is not on drive C: (the only volume, {DiskDevice})");
+        // The device path is a UNICODE_STRING (e.g. SeAuditProcessCreationInfo's ImageFileName).
+        return device.Length <= Scenario.MaxStringLength ? device
+            : throw new ScenarioException($"path '{dosOrNtPath[..40]}...' is longer than {Scenario.MaxStringLength} characters on {DiskDevice}");
     }
 
     public const string DiskDevice = @"\Device\HarddiskVolume2";

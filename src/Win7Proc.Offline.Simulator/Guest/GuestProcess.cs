@@ -25,7 +25,7 @@ public sealed class GuestProcess : KernelObject
     /// <summary>Scenario handle names of this process → handle values.</summary>
     public Dictionary<string, uint> HandleNames { get; } = new(StringComparer.Ordinal);
     internal BumpAllocator Heap { get; init; } = null!;
-    internal uint NextViewBase { get; set; } = 0x02000000;
+    internal uint NextViewBase { get; set; } = GuestKernel.FirstViewBase;
 
     public override string ToString() => $"{Pid} {System.IO.Path.GetFileName(Image)}";
 }
