@@ -72,6 +72,13 @@ W7REC_EXPORT int w7rec_sys_enter(w7rec *r, const w7rec_cpu *cpu, w7rec_read_fn r
 W7REC_EXPORT int w7rec_sys_return(w7rec *r, const w7rec_cpu *cpu, uint32_t callno_hint, w7rec_read_fn read, void *opaque);
 W7REC_EXPORT int w7rec_asid_changed(w7rec *r, const w7rec_cpu *cpu, uint32_t old_cr3, uint32_t new_cr3,
                                     w7rec_read_fn read, void *opaque);
+/* Sets the 128-bit key of the page-content dedup hash (SipHash-2-4; `key` is 16 bytes). The dedup table trusts a
+ * hash match without comparing bytes, so a guest that could predict the hash could make the trace hold another
+ * page's bytes; the default key is fixed (reproducible output, e.g. the simulator's), so a recorder facing a
+ * real guest sets a random key (the PANDA plugin reads 16 bytes from /dev/urandom) right after w7rec_open.
+ * Changing the key forgets the contents seen so far (they are written again if seen again). It does not change
+ * the trace format: PAGE records keep their FNV-1a 64 `hash`. W7REC_E_ARG if `r` or `key` is NULL. */
+W7REC_EXPORT int w7rec_set_dedup_key(w7rec *r, const uint8_t key[16]);
 /* Writes the END record, flushes and closes; frees `r`. */
 W7REC_EXPORT int w7rec_close(w7rec *r, uint64_t total_instr, const char *reason);
 W7REC_EXPORT const char *w7rec_last_error(const w7rec *r);

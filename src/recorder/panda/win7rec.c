@@ -4,7 +4,8 @@
  *
  * Thin by design: it turns syscalls2's on_all_sys_enter2 / on_all_sys_return2 and PANDA's asid_changed into
  * w7rec_* calls, reads guest memory one page at a time with panda_virtual_memory_rw, and closes the trace at
- * uninit. Every capture decision lives in the core. PANDA API used (panda-re/panda, see the reference notes):
+ * uninit. Every capture decision lives in the core; each run sets a random page-dedup key from /dev/urandom
+ * (w7rec_set_dedup_key). PANDA API used (panda-re/panda, see the reference notes):
  * panda_get_args / panda_parse_* / panda_free_args, panda_require, init_syscalls2_api, PPP_REG_CB,
  * panda_register_callback(PANDA_CB_ASID_CHANGED), panda_virtual_memory_rw, rr_get_guest_instr_count,
  * replay_get_total_num_instructions, CPUX86State via cpu->env_ptr.
@@ -37,6 +38,15 @@ static char *g_trace_path;
 /* One page at a time (the core never crosses a page); any non-zero return means unreadable. */
 static int read_guest(void *opaque, uint32_t va, uint8_t *buf, uint32_t len) {
     return panda_virtual_memory_rw((CPUState *)opaque, (target_ulong)va, buf, (int)len, false) != 0 ? -1 : 0;
+}
+
+/* A dedup key the guest cannot predict (w7rec_set_dedup_key): 16 bytes from /dev/urandom. 0 on success. */
+static int random_dedup_key(uint8_t key[16]) {
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f) return -1;
+    size_t n = fread(key, 1, 16, f);
+    fclose(f);
+    return n == 16 ? 0 : -1;
 }
 
 static void fill_cpu(CPUState *cpu, target_ulong pc, w7rec_cpu *out) {
@@ -108,6 +118,14 @@ bool init_plugin(void *self) {
     free(replay);
     if (!g_rec) {
         fprintf(stderr, "win7rec: cannot open trace: %s\n", w7rec_last_error(NULL));
+        return false;
+    }
+    uint8_t key[16];
+    if (random_dedup_key(key) != 0 || w7rec_set_dedup_key(g_rec, key) != W7REC_OK) {
+        /* The default key is public: a guest could make the trace hold the wrong bytes for a page. */
+        fprintf(stderr, "win7rec: cannot read a random dedup key from /dev/urandom; not recording\n");
+        w7rec_close(g_rec, 0, "no random dedup key");
+        g_rec = NULL;
         return false;
     }
 

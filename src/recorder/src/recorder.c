@@ -46,6 +46,7 @@ struct w7rec {
     uint8_t *watched;          /* by call number, w7_syscall_count entries */
     w7_rule_slot *rules;       /* by call number */
     w7_recent_page *recent;
+    uint32_t *ids;             /* content id of each page of the event being written, page_budget entries */
     w7rec_stats stats;
     char error[256];
 };
@@ -136,6 +137,7 @@ static void recorder_free(w7rec *r) {
     free(r->watched);
     free(r->rules);
     free(r->recent);
+    free(r->ids);
     free((char *)r->opts.replay_name);
     free((char *)r->opts.recorder_name);
     free((char *)r->opts.recorder_version);
@@ -168,8 +170,9 @@ w7rec *w7rec_open(const char *path, const w7rec_options *opts) {
     r->watched = calloc(w7_syscall_count, 1);
     r->rules = calloc(w7_syscall_count, sizeof *r->rules);
     r->recent = calloc(W7_RECENT_PAGES, sizeof *r->recent);
+    r->ids = calloc(r->opts.page_budget, sizeof *r->ids);
     int rc = (!r->opts.replay_name || !r->opts.recorder_name || !r->opts.recorder_version || !r->pending ||
-              !r->watched || !r->rules || !r->recent || w7_capture_init(&r->cap, r->opts.page_budget))
+              !r->watched || !r->rules || !r->recent || !r->ids || w7_capture_init(&r->cap, r->opts.page_budget))
                  ? W7REC_E_NOMEM
                  : W7REC_OK;
     if (rc == W7REC_OK)
@@ -189,22 +192,23 @@ w7rec *w7rec_open(const char *path, const w7rec_options *opts) {
     if (rc != W7REC_OK) {
         snprintf(g_open_error, sizeof g_open_error, "%s",
                  r->writer.error[0] ? r->writer.error : "out of memory");
-        if (r->writer.file || r->writer.buf) w7_writer_close(&r->writer);
+        w7_writer_close(&r->writer); /* frees whatever w7_writer_open allocated (none of it if never called) */
         recorder_free(r);
         return NULL;
     }
     return r;
 }
 
+int w7rec_set_dedup_key(w7rec *r, const uint8_t key[16]) {
+    if (!r || !key) return W7REC_E_ARG;
+    w7_writer_set_dedup_key(&r->writer, key);
+    return W7REC_OK;
+}
+
 const char *w7rec_last_error(const w7rec *r) {
     if (!r) return g_open_error;
     if (r->error[0]) return r->error;
     return r->writer.error;
-}
-
-static int fail(w7rec *r, int code, const char *msg) {
-    snprintf(r->error, sizeof r->error, "%s", msg);
-    return code;
 }
 
 /* ---- pairing ---- */
@@ -234,13 +238,12 @@ static w7_pending *pending_slot_for(w7rec *r, uint32_t cr3, uint32_t thread) {
 
 /* ---- records ---- */
 
-/* Dedups the event's pages (writing new PAGE records) and returns 0, or an error code. Page refs are written
- * by emit_page_map into the record that follows. */
-static int emit_pages(w7rec *r, uint32_t *ids) {
+/* Dedups the event's pages into r->ids, writing new PAGE records first. 0, or an error code. */
+static int emit_pages(w7rec *r) {
     w7_capture *c = &r->cap;
     for (uint32_t i = 0; i < c->n_pages; i++) {
         if (!c->pages[i].readable) {
-            ids[i] = 0;
+            r->ids[i] = 0;
             continue;
         }
         const uint8_t *page = c->data + (size_t)i * W7_PAGE_SIZE;
@@ -248,66 +251,68 @@ static int emit_pages(w7rec *r, uint32_t *ids) {
         w7_recent_page *recent = &r->recent[(vpn ^ (vpn >> 10) ^ (space >> 5)) & (W7_RECENT_PAGES - 1)];
         if (recent->content_id && recent->space == space && recent->vpn == vpn &&
             memcmp(recent->data, page, W7_PAGE_SIZE) == 0) {
-            ids[i] = recent->content_id;
+            r->ids[i] = recent->content_id;
             continue;
         }
-        ids[i] = w7_writer_page(&r->writer, page);
-        if (ids[i] == 0) return W7REC_E_IO;
+        r->ids[i] = w7_writer_page(&r->writer, page);
+        if (r->ids[i] == 0) return W7REC_E_IO;
         recent->space = space;
         recent->vpn = vpn;
-        recent->content_id = ids[i];
+        recent->content_id = r->ids[i];
         memcpy(recent->data, page, W7_PAGE_SIZE);
     }
     return W7REC_OK;
 }
 
-static uint8_t *emit_page_map(w7rec *r, uint8_t *p, const uint32_t *ids) {
+/* Writes the event's new pages, then reserves its record: `fixed_len` bytes of fields followed by the page map.
+ * Returns the field pointer (the caller fills the fields, then calls end_event_record), or NULL on error. */
+static uint8_t *begin_event_record(w7rec *r, uint16_t type, uint32_t fixed_len) {
+    if (emit_pages(r) != W7REC_OK) return NULL;
+    return w7_writer_record(&r->writer, type, fixed_len + 4 + W7_PAGE_REF_SIZE * r->cap.n_pages);
+}
+
+/* Writes the page map at `p` (just after the fields) and ends the frame if it is due. */
+static int end_event_record(w7rec *r, uint8_t *p, int end_frame) {
     w7_capture *c = &r->cap;
     p = w7_put_u32(p, c->n_pages);
     for (uint32_t i = 0; i < c->n_pages; i++) {
         p = w7_put_u32(p, c->pages[i].space);
         p = w7_put_u32(p, c->pages[i].vpn);
-        p = w7_put_u32(p, ids[i]);
-        if (ids[i] == 0) r->stats.unreadable_refs++;
+        p = w7_put_u32(p, r->ids[i]);
+        if (r->ids[i] == 0) r->stats.unreadable_refs++;
     }
     r->stats.page_refs += c->n_pages;
-    return p;
+    return end_frame ? w7_writer_end_frame(&r->writer) : w7_writer_maybe_end_frame(&r->writer);
+}
+
+/* Keeps the writer's message for a failed event (the writer is the only thing an event can fail in); returns rc. */
+static int event_failed(w7rec *r, int rc) {
+    if (!r->error[0]) snprintf(r->error, sizeof r->error, "%s", r->writer.error);
+    return rc;
 }
 
 static int write_syscall(w7rec *r, const w7rec_cpu *cpu, uint32_t thread, int phase, uint8_t capture,
                          const w7_call *call, uint64_t enter_instr) {
-    uint32_t *ids = malloc(((size_t)r->cap.n_pages + 1) * sizeof *ids);
-    if (!ids) return fail(r, W7REC_E_NOMEM, "out of memory");
-    int rc = emit_pages(r, ids);
-    if (rc == W7REC_OK) {
-        uint32_t len = W7_SYSCALL_FIXED_SIZE + 4 * call->nargs + 4 + W7_PAGE_REF_SIZE * r->cap.n_pages;
-        uint8_t *p = w7_writer_record(&r->writer, W7_REC_SYSCALL, len);
-        if (!p) {
-            rc = W7REC_E_IO;
-        } else {
-            p = w7_put_u64(p, cpu->instr);
-            p = w7_put_u32(p, cpu->pc);
-            p = w7_put_u32(p, cpu->cr3);
-            p = w7_put_u32(p, thread);
-            p = w7_put_u8(p, (uint8_t)phase);
-            p = w7_put_u8(p, capture);
-            p = w7_put_u16(p, (uint16_t)call->nargs);
-            p = w7_put_u32(p, call->callno);
-            p = w7_put_u32(p, cpu->eax);
-            p = w7_put_u32(p, cpu->edx);
-            p = w7_put_u32(p, cpu->esp);
-            p = w7_put_u32(p, cpu->fs_base);
-            p = w7_put_u32(p, cpu->gdt_base);
-            p = w7_put_u64(p, enter_instr);
-            for (uint32_t i = 0; i < call->nargs; i++) p = w7_put_u32(p, call->args[i]);
-            emit_page_map(r, p, ids);
-            r->stats.syscall_records++;
-            rc = w7_writer_maybe_end_frame(&r->writer);
-        }
-    }
-    free(ids);
-    if (rc != W7REC_OK && !r->error[0]) snprintf(r->error, sizeof r->error, "%s", r->writer.error);
-    return rc;
+    uint8_t *p = begin_event_record(r, W7_REC_SYSCALL, W7_SYSCALL_FIXED_SIZE + 4 * call->nargs);
+    if (!p) return event_failed(r, W7REC_E_IO);
+    p = w7_put_u64(p, cpu->instr);
+    p = w7_put_u32(p, cpu->pc);
+    p = w7_put_u32(p, cpu->cr3);
+    p = w7_put_u32(p, thread);
+    p = w7_put_u8(p, (uint8_t)phase);
+    p = w7_put_u8(p, capture);
+    p = w7_put_u16(p, (uint16_t)call->nargs);
+    p = w7_put_u32(p, call->callno);
+    p = w7_put_u32(p, cpu->eax);
+    p = w7_put_u32(p, cpu->edx);
+    p = w7_put_u32(p, cpu->esp);
+    p = w7_put_u32(p, cpu->fs_base);
+    p = w7_put_u32(p, cpu->gdt_base);
+    p = w7_put_u64(p, enter_instr);
+    for (uint32_t i = 0; i < call->nargs; i++) p = w7_put_u32(p, call->args[i]);
+    r->stats.syscall_records++;
+    int rc = end_event_record(r, p, 0);
+    return rc == W7REC_OK ? W7REC_OK : event_failed(r, rc);
 }
 
 static void run_rules(w7rec *r, const w7_call *call) {
@@ -385,27 +390,16 @@ int w7rec_asid_changed(w7rec *r, const w7rec_cpu *cpu, uint32_t old_cr3, uint32_
     w7_capture_begin(c, read, opaque, cpu->cr3, r->opts.kernel_base, r->opts.data_cap);
     uint32_t eprocess;
     uint32_t thread = w7_capture_identity(c, cpu->gdt_base, &eprocess);
-    uint32_t *ids = malloc(((size_t)c->n_pages + 1) * sizeof *ids);
-    if (!ids) return fail(r, W7REC_E_NOMEM, "out of memory");
-    int rc = emit_pages(r, ids);
-    if (rc == W7REC_OK) {
-        uint8_t *p = w7_writer_record(&r->writer, W7_REC_SWITCH, 8 + 4 + 4 + 4 + 4 + W7_PAGE_REF_SIZE * c->n_pages);
-        if (!p) {
-            rc = W7REC_E_IO;
-        } else {
-            p = w7_put_u64(p, cpu->instr);
-            p = w7_put_u32(p, old_cr3);
-            p = w7_put_u32(p, new_cr3);
-            p = w7_put_u32(p, thread);
-            emit_page_map(r, p, ids);
-            r->stats.switch_records++;
-            rc = r->writer.frame_records >= W7_FLUSH_RECORDS ? w7_writer_end_frame(&r->writer)
-                                                              : w7_writer_maybe_end_frame(&r->writer);
-        }
-    }
-    free(ids);
-    if (rc != W7REC_OK && !r->error[0]) snprintf(r->error, sizeof r->error, "%s", r->writer.error);
-    return rc;
+    uint8_t *p = begin_event_record(r, W7_REC_SWITCH, 8 + 4 + 4 + 4);
+    if (!p) return event_failed(r, W7REC_E_IO);
+    p = w7_put_u64(p, cpu->instr);
+    p = w7_put_u32(p, old_cr3);
+    p = w7_put_u32(p, new_cr3);
+    p = w7_put_u32(p, thread);
+    r->stats.switch_records++;
+    /* A switch ends a frame that holds flush_records records, so a crash loses little. */
+    int rc = end_event_record(r, p, r->writer.frame_records >= W7_FLUSH_RECORDS);
+    return rc == W7REC_OK ? W7REC_OK : event_failed(r, rc);
 }
 
 void w7rec_get_stats(const w7rec *r, w7rec_stats *out) {

@@ -15,6 +15,54 @@ uint64_t w7_fnv1a64(const uint8_t *data, size_t len) {
     return h;
 }
 
+#define W7_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define W7_SIPROUND                                                                                              \
+    do {                                                                                                         \
+        v0 += v1; v1 = W7_ROTL64(v1, 13); v1 ^= v0; v0 = W7_ROTL64(v0, 32);                                      \
+        v2 += v3; v3 = W7_ROTL64(v3, 16); v3 ^= v2;                                                              \
+        v0 += v3; v3 = W7_ROTL64(v3, 21); v3 ^= v0;                                                              \
+        v2 += v1; v1 = W7_ROTL64(v1, 17); v1 ^= v2; v2 = W7_ROTL64(v2, 32);                                      \
+    } while (0)
+
+/* SipHash-2-4 as published ("SipHash: a fast short-input PRF", Aumasson & Bernstein, 2012): 2 compression
+ * rounds per 8-byte word, 4 finalization rounds, the length in the last word's top byte. */
+uint64_t w7_siphash24(uint64_t k0, uint64_t k1, const uint8_t *data, size_t len) {
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+    const uint8_t *end = data + (len & ~(size_t)7);
+    for (; data != end; data += 8) {
+        uint64_t m = w7_get_u64(data);
+        v3 ^= m;
+        W7_SIPROUND;
+        W7_SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)data[i] << (8 * i);
+    v3 ^= b;
+    W7_SIPROUND;
+    W7_SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    W7_SIPROUND;
+    W7_SIPROUND;
+    W7_SIPROUND;
+    W7_SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The dedup key until w7_writer_set_dedup_key replaces it: fixed, so a recording (the simulator's) is
+ * reproducible; a recorder facing a hostile guest sets a random key (w7rec_set_dedup_key). */
+static const uint8_t kDefaultDedupKey[16] = {'w', '7', 'r', 'e', 'c', ' ', 'p', 'a',
+                                              'g', 'e', ' ', 'd', 'e', 'd', 'u', 'p'};
+
+void w7_writer_set_dedup_key(w7_writer *w, const uint8_t key[16]) {
+    w->dedup_key[0] = w7_get_u64(key);
+    w->dedup_key[1] = w7_get_u64(key + 8);
+    /* Hashes under the old key mean nothing now: forget them (contents seen again are written again). */
+    if (w->dedup && w->next_content_id > 1) memset(w->dedup, 0, ((size_t)w->dedup_mask + 1) * sizeof *w->dedup);
+}
+
 static void set_error(w7_writer *w, const char *what) {
     w->failed = 1;
     snprintf(w->error, sizeof w->error, "%s", what);
@@ -41,6 +89,7 @@ int w7_writer_open(w7_writer *w, const char *path, uint32_t frame_size, uint32_t
     while (slots < dedup_entries && slots < (1u << 30)) slots <<= 1;
     w->dedup = calloc(slots, sizeof *w->dedup);
     w->dedup_mask = slots - 1;
+    w7_writer_set_dedup_key(w, kDefaultDedupKey);
     w->cap = (size_t)w->frame_size + 65536;
     w->buf = malloc(w->cap);
     if (!w->dedup || !w->buf || LZ4F_isError(LZ4F_createCompressionContext(&w->cctx, LZ4F_VERSION))) {
@@ -121,22 +170,22 @@ int w7_writer_maybe_end_frame(w7_writer *w) {
 }
 
 uint32_t w7_writer_page(w7_writer *w, const uint8_t *page) {
-    uint64_t h = w7_fnv1a64(page, 4096);
-    uint32_t home = (uint32_t)(h ^ (h >> 32)) & w->dedup_mask;
+    uint64_t key = w7_siphash24(w->dedup_key[0], w->dedup_key[1], page, 4096);
+    uint32_t home = (uint32_t)(key ^ (key >> 32)) & w->dedup_mask;
     uint32_t slot = home, free_slot = UINT32_MAX;
     for (uint32_t i = 0; i < W7_DEDUP_PROBES; i++, slot = (slot + 1) & w->dedup_mask) {
         if (w->dedup[slot].content_id == 0) { free_slot = slot; break; }
-        if (w->dedup[slot].hash == h) return w->dedup[slot].content_id;
+        if (w->dedup[slot].keyed_hash == key) return w->dedup[slot].content_id;
     }
     if (free_slot == UINT32_MAX) free_slot = home; /* bucket full: forget the oldest-placed content */
     uint8_t *p = w7_writer_record(w, W7_REC_PAGE, W7_PAGE_BODY_SIZE);
     if (!p) return 0;
     uint32_t id = w->next_content_id++;
     p = w7_put_u32(p, id);
-    p = w7_put_u64(p, h);
+    p = w7_put_u64(p, w7_fnv1a64(page, 4096)); /* the record's hash is FNV-1a 64 (FORMAT.md §4), not the key */
     memcpy(p, page, 4096);
     w->page_records++;
-    w->dedup[free_slot].hash = h;
+    w->dedup[free_slot].keyed_hash = key;
     w->dedup[free_slot].content_id = id;
     if (w7_writer_maybe_end_frame(w)) return 0;
     return id;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <lz4frame.h>
 
@@ -19,10 +20,13 @@ enum { W7_REC_HEADER = 1, W7_REC_PAGE = 2, W7_REC_SYSCALL = 3, W7_REC_SWITCH = 4
 #define W7_SYSCALL_FIXED_SIZE 56u
 #define W7_PAGE_REF_SIZE 12u
 
-/* Page-content dedup: FNV-1a 64 hash → content id. Open addressing over a power-of-two table of at least
- * `dedup_entries` 16-byte slots, probing 8 slots; when all 8 are taken the home slot is overwritten, so the
- * writer forgets an old content and may write it again under a new id (FORMAT.md §4 allows it). */
-typedef struct w7_dedup_slot { uint64_t hash; uint32_t content_id; uint32_t unused; } w7_dedup_slot;
+/* Page-content dedup: keyed hash (SipHash-2-4, 128-bit key) → content id. Open addressing over a power-of-two
+ * table of at least `dedup_entries` 16-byte slots, probing 8 slots; when all 8 are taken the home slot is
+ * overwritten, so the writer forgets an old content and may write it again under a new id (FORMAT.md §4 allows
+ * it). A hit is trusted without comparing bytes, so the key must be one the guest cannot predict: FNV-1a (the
+ * PAGE record's `hash`) is not collision resistant and a guest could craft two pages with one FNV-1a value.
+ * The default key is fixed (deterministic output for the simulator); the PANDA plugin sets a random one. */
+typedef struct w7_dedup_slot { uint64_t keyed_hash; uint32_t content_id; uint32_t unused; } w7_dedup_slot;
 #define W7_DEDUP_PROBES 8u
 
 typedef struct w7_writer {
@@ -37,6 +41,7 @@ typedef struct w7_writer {
     size_t ccap;
     w7_dedup_slot *dedup;
     uint32_t dedup_mask;
+    uint64_t dedup_key[2];  /* SipHash key k0, k1 */
     uint32_t next_content_id;
     int failed;             /* an I/O error happened; everything after is refused */
     char error[256];
@@ -53,9 +58,24 @@ int w7_writer_end_frame(w7_writer *w);
 /* Returns the content id of `page` (4096 bytes), writing a PAGE record first if it is new. 0 on error. */
 uint32_t w7_writer_page(w7_writer *w, const uint8_t *page);
 int w7_writer_close(w7_writer *w);
+/* Sets the dedup hash key (16 bytes, read as two little-endian words) and forgets the contents seen so far. */
+void w7_writer_set_dedup_key(w7_writer *w, const uint8_t key[16]);
 uint64_t w7_fnv1a64(const uint8_t *data, size_t len);
+/* SipHash-2-4 (Aumasson & Bernstein, 2012) of `data` under the key (k0, k1). */
+uint64_t w7_siphash24(uint64_t k0, uint64_t k1, const uint8_t *data, size_t len);
 
-/* little-endian stores */
+/* little-endian loads and stores */
+static inline uint64_t w7_get_u64(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8); /* one load */
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+#endif
+}
 static inline uint8_t *w7_put_u8(uint8_t *p, uint8_t v) { *p = v; return p + 1; }
 static inline uint8_t *w7_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); return p + 2; }
 static inline uint8_t *w7_put_u32(uint8_t *p, uint32_t v) {

@@ -7,6 +7,10 @@
 
 #include "test_support.hpp"
 
+extern "C" {
+#include "writer.h" // w7_siphash24
+}
+
 using namespace support;
 
 TEST(Writer, HeaderCarriesOptionsAndSettings) {
@@ -242,4 +246,100 @@ TEST(Writer, AContextSwitchEndsAFrameHoldingFlushRecordsRecords) {
     auto flushed = trace::parse(trace::read_file(s.path));
     EXPECT_EQ(flushed.frames, 2u) << "the switch after 4096 records ended the frame";
     EXPECT_EQ(flushed.records.back().type, 4) << "the frame ends with the switch record";
+}
+
+// ---- page dedup under a keyed hash ----
+
+// Two 4 KiB pages with one FNV-1a 64 value: these 16-byte prefixes collide from the offset basis (found with a
+// lattice: FNV-1a's low byte evolves on its own, so each XOR is an addition the chooser controls, and a short
+// vector e with Σ e_i·P^(16−i) ≡ 0 mod 2^64 becomes two byte strings), and equal suffixes keep the collision.
+static std::vector<uint8_t> colliding_page(int which) {
+    static const uint8_t a[16] = {0x27, 0x02, 0x0b, 0x08, 0x09, 0xfb, 0x03, 0x1a,
+                                  0x00, 0x02, 0x77, 0x01, 0x0c, 0x08, 0x00, 0xb0};
+    static const uint8_t b[16] = {0x25, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xb3};
+    std::vector<uint8_t> page(4096, 0x5a);
+    memcpy(page.data(), which ? b : a, 16);
+    return page;
+}
+
+TEST(Dedup, SipHashMatchesThePublishedVectors) {
+    // SipHash-2-4 paper, appendix A / reference vectors.h: key 00..0f, message 00..(len-1).
+    uint8_t msg[64];
+    for (int i = 0; i < 64; i++) msg[i] = (uint8_t)i;
+    const uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    EXPECT_EQ(w7_siphash24(k0, k1, msg, 0), 0x726fdb47dd0e0e31ull);
+    EXPECT_EQ(w7_siphash24(k0, k1, msg, 15), 0xa129ca6149be45e5ull);
+    EXPECT_EQ(w7_siphash24(k0, k1, msg, 8), 0x93f5f5799a932462ull);
+    EXPECT_EQ(w7_siphash24(k0, k1, msg, 63), 0x958a324ceb064572ull);
+}
+
+TEST(Dedup, PagesWithEqualFnvKeepTheirOwnBytes) {
+    auto a = colliding_page(0), b = colliding_page(1);
+    ASSERT_NE(a, b);
+    ASSERT_EQ(w7_hash_for_test(a), w7_hash_for_test(b)) << "the pages must collide under FNV-1a 64";
+    // A hostile guest: the GDT page holds one page, the user stack the other; every other page is unreadable.
+    struct Guest { const std::vector<uint8_t> *a, *b; } g{&a, &b};
+    auto read = [](void *opaque, uint32_t va, uint8_t *buf, uint32_t len) -> int {
+        auto *guest = static_cast<Guest *>(opaque);
+        const std::vector<uint8_t> *page = (va >> 12) == 0x80b95u ? guest->a : (va >> 12) == 0x0012fu ? guest->b : nullptr;
+        if (!page) return -1;
+        memcpy(buf, page->data() + (va & 0xfff), len);
+        return 0;
+    };
+    Session s("fnv-collision");
+    ASSERT_NE(s.rec, nullptr);
+    w7rec_cpu c{};
+    c.instr = 1;
+    c.eax = kNtDelayExecution;
+    c.edx = 0x0012f000u;
+    c.cr3 = 0x00185000u;
+    c.gdt_base = 0x80b95000u;
+    ASSERT_EQ(w7rec_sys_enter(s.rec, &c, read, &g), 0);
+    auto t = s.finish();
+    auto calls = Session::syscalls(t);
+    ASSERT_EQ(calls.size(), 1u);
+    std::map<uint32_t, uint32_t> id_of_vpn;
+    for (const auto &p : calls[0]->pages) id_of_vpn[p.vpn] = p.content_id;
+    ASSERT_TRUE(id_of_vpn.count(0x80b95u) && id_of_vpn.count(0x0012fu));
+    uint32_t ida = id_of_vpn[0x80b95u], idb = id_of_vpn[0x0012fu];
+    ASSERT_NE(ida, 0u);
+    ASSERT_NE(idb, 0u);
+    EXPECT_NE(ida, idb) << "a colliding page was deduplicated onto another page's bytes";
+    EXPECT_TRUE(t.page_data.at(ida) == a) << "page a holds other bytes";
+    EXPECT_TRUE(t.page_data.at(idb) == b) << "page b holds other bytes";
+    for (const auto &r : t.records)
+        if (r.type == 2) {
+            EXPECT_EQ(r.hash, w7_hash_for_test(a)) << "the PAGE record's hash stays FNV-1a 64";
+        }
+}
+
+TEST(Dedup, TheKeyChangesNoBytesAndChangingItForgetsContents) {
+    auto record = [](const std::string &name, const uint8_t *key, bool rekey_midway) {
+        Session s(name);
+        if (key) {
+            EXPECT_EQ(w7rec_set_dedup_key(s.rec, key), W7REC_OK);
+        }
+        s.boot();
+        s.enter(kNtDelayExecution, {0, 0});
+        s.ret(0);
+        if (rekey_midway) {
+            static const uint8_t other[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+            EXPECT_EQ(w7rec_set_dedup_key(s.rec, other), W7REC_OK);
+        }
+        // Same stack bytes at another address: recognised only through the dedup table.
+        s.enter(kNtDelayExecution, {0, 0});
+        s.finish();
+        return trace::read_file(s.path.c_str());
+    };
+    const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    auto plain = record("key-default", nullptr, false), keyed = record("key-set", key, false);
+    EXPECT_EQ(plain, keyed) << "without collisions the key does not change what is written";
+    auto rekeyed = trace::parse(record("key-midway", key, true));
+    auto before = trace::parse(plain);
+    size_t pages_before = 0, pages_rekeyed = 0;
+    for (const auto &r : before.records) pages_before += r.type == 2;
+    for (const auto &r : rekeyed.records) pages_rekeyed += r.type == 2;
+    EXPECT_GT(pages_rekeyed, pages_before) << "a new key forgets the contents hashed under the old one";
+    EXPECT_EQ(w7rec_set_dedup_key(nullptr, key), W7REC_E_ARG);
 }
