@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using Win7Proc.Offline.Cli.Commands;
 
 namespace Win7Proc.Offline.Cli;
@@ -35,6 +37,25 @@ public static class Program
         root.Subcommands.Add(ProcstoryCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new SubcommandHelpAction((SynchronousCommandLineAction)help.Action!, root.Arguments);
         return root;
+    }
+
+    /// <summary>The default help, except that a subcommand's help does not offer the root's own TRACE argument
+    /// (System.CommandLine lists a parent's arguments in a subcommand's usage and arguments).</summary>
+    sealed class SubcommandHelpAction(SynchronousCommandLineAction defaultHelp, IEnumerable<Argument> rootArguments)
+        : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true; // as the default help: `dump --help` needs no plog
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            if (parseResult.CommandResult.Command is RootCommand) return defaultHelp.Invoke(parseResult);
+            var shown = rootArguments.Where(a => !a.Hidden).ToList();
+            shown.ForEach(a => a.Hidden = true);
+            try { return defaultHelp.Invoke(parseResult); }
+            finally { shown.ForEach(a => a.Hidden = false); }
+        }
     }
 }

@@ -36,6 +36,9 @@ public sealed partial class PandalogReader : IDisposable
         _unwrappedStarts = UnwrapStarts(chunks);
     }
 
+    /// <summary>The first four bytes of an LZ4 frame (a trace), named when a trace is given where a plog is expected.</summary>
+    const uint Lz4FrameMagic = 0x184D2204;
+
     /// <summary>Opens a plog and validates its header and directory.</summary>
     /// <exception cref="PandalogFormatException">not a well-formed pandalog</exception>
     /// <exception cref="IOException">missing or unreadable file (FileNotFoundException etc.)</exception>
@@ -54,7 +57,9 @@ public sealed partial class PandalogReader : IDisposable
             if (version != PandalogFormat.Version)
                 throw new PandalogFormatException(version == 0 && dirPos == 0
                     ? $"{path}: header is empty (a pandalog still being written, or cut short: its header is written last)"
-                    : $"{path}: bad version {version} at offset 0 (expected {PandalogFormat.Version})");
+                    : version == Lz4FrameMagic
+                        ? $"{path}: an LZ4 file (a trace?), not a pandalog: analyse a trace into a pandalog first (win7proc-offline TRACE -o OUT.plog)"
+                        : $"{path}: bad version {version} at offset 0 (expected {PandalogFormat.Version})");
             if (dirPos < PandalogFormat.HeaderHoleSize || dirPos > (ulong)length - 4)
                 throw new PandalogFormatException($"{path}: directory position {dirPos} out of range (file is {length} bytes, chunks start at {PandalogFormat.HeaderHoleSize})");
 
@@ -172,7 +177,9 @@ public sealed partial class PandalogReader : IDisposable
             int offset = 0;
             while (offset + 4 <= length)
             {
-                offset += 4 + (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
+                uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
+                if (size > (uint)(length - offset - 4)) break; // a length past the chunk's end (reported below)
+                offset += 4 + (int)size;
                 count++;
             }
             if (offset != length) throw new PandalogFormatException($"{Path}: chunk {index} framing does not end at the chunk's end");

@@ -108,6 +108,29 @@ public class ReaderTests
     }
 
     [Fact]
+    public void A_trace_given_as_a_plog_is_named_as_such()
+    {
+        var bytes = Good();
+        bytes[0] = 0x04; bytes[1] = 0x22; bytes[2] = 0x4D; bytes[3] = 0x18; // an LZ4 frame's magic, as a trace starts
+        Assert.Contains("an LZ4 file (a trace?), not a pandalog", Damaged(bytes).Message);
+    }
+
+    [Fact]
+    public void Counting_records_stops_at_a_length_past_the_chunk_end()
+    {
+        // The benchmark's framing walk added the length as an int: 0xFFFFFFFC made it step by 0 forever.
+        var records = Records(NewPidEntry(1, 5, 4, "System"));
+        BinaryPrimitives.WriteUInt32LittleEndian(records, 0xFFFFFFFC);
+        using var dir = new TempDir();
+        var path = dir.File("bad-length.plog");
+        File.WriteAllBytes(path, Plog([new Chunk(ZlibLevel9(records), 0, 1)]));
+        using var reader = PandalogReader.Open(path);
+        var count = Task.Run(() => Assert.Throws<PandalogFormatException>(() => reader.CountRecordsWithoutParsing()));
+        Assert.True(count.Wait(TimeSpan.FromSeconds(10)), "CountRecordsWithoutParsing did not finish");
+        Assert.Contains("framing", count.Result.Message);
+    }
+
+    [Fact]
     public void Zero_header_says_still_being_written()
     {
         var bytes = Plog([new Chunk(ZlibLevel9(Records(NewPidEntry(1, 5, 4, "System"))), 0, 1)], writeHeader: false);

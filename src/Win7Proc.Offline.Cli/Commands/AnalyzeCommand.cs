@@ -52,7 +52,7 @@ public static class AnalyzeCommand
         {
             Description = "Append the data of every successful NtWriteFile to DIR/<pid>_<process>_<file> (names made safe)",
         });
-        root.Options.Add(new Option<int?>("--chunk-size") { Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)" });
+        root.Options.Add(new Option<int?>("--chunk-size") { CustomParser = r => CliValues.Number<int>(r), Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)" });
         root.Options.Add(new Option<bool>("--fast") { Description = "Faster, larger pandalog (zlib level 1 instead of 9)" });
         root.SetAction(async (parse, ct) =>
         {
@@ -145,15 +145,12 @@ public static class AnalyzeCommand
     /// <summary>Runs the analysis and writes the report to <paramref name="stderr"/>; returns the exit code.</summary>
     public static int Run(Invocation invocation, TextWriter stderr, bool interactive, CancellationToken ct = default)
     {
-        if (!File.Exists(invocation.TracePath))
+        var problem = CliPaths.InputProblem(invocation.TracePath, "trace") ?? CliPaths.OutputProblem(invocation.OutputPath, "output")
+            ?? (invocation.Options.ExtractWritesDirectory is { } extract && File.Exists(extract)
+                ? $"--extract-writes: {extract} is a file, not a directory" : null);
+        if (problem is not null)
         {
-            stderr.WriteLine($"error: trace not found: {invocation.TracePath}");
-            return ExitCodes.IoError;
-        }
-        var outputDirectory = Path.GetDirectoryName(Path.GetFullPath(invocation.OutputPath));
-        if (outputDirectory is not null && !Directory.Exists(outputDirectory))
-        {
-            stderr.WriteLine($"error: output directory does not exist: {outputDirectory}");
+            stderr.WriteLine($"error: {problem}");
             return ExitCodes.IoError;
         }
         var progress = new StderrProgress(stderr, interactive);

@@ -12,6 +12,7 @@ public static class BenchCommand
         {
             Description = "How many typical win7proc entries to write and read",
             DefaultValueFactory = _ => 2_000_000,
+            CustomParser = CliValues.Number<long>,
         };
         var fast = new Option<bool>("--fast") { Description = "zlib level 1 instead of PANDA's 9" };
         var directory = new Option<string?>("--dir") { Description = "Where to write the temporary plog (default: the temp folder)" };

@@ -21,9 +21,9 @@ public static class DumpCommand
             Description = "Only entries with one of these LogEntry fields (comma list), e.g. nt_create_file,new_pid",
             AllowMultipleArgumentsPerToken = true,
         };
-        var pid = new Option<uint?>("--pid", "-p") { Description = "Only entries whose acting process (new_pid, cur_p, proc) has this pid" };
-        var from = new Option<ulong?>("--from") { Description = "Only entries at or after this instruction count" };
-        var to = new Option<ulong?>("--to") { Description = "Only entries at or before this instruction count" };
+        var pid = new Option<uint?>("--pid", "-p") { CustomParser = r => CliValues.Number<uint>(r), Description = "Only entries whose acting process (new_pid, cur_p, proc) has this pid" };
+        var from = new Option<ulong?>("--from") { CustomParser = r => CliValues.Number<ulong>(r), Description = "Only entries at or after this instruction count" };
+        var to = new Option<ulong?>("--to") { CustomParser = r => CliValues.Number<ulong>(r), Description = "Only entries at or before this instruction count" };
 
         var command = new Command("dump", "Print a pandalog: text like the old pandalog_reader, or JSON like PANDA's plog_reader");
         command.Arguments.Add(file);
@@ -58,6 +58,11 @@ public static class DumpCommand
     /// <summary>The command's work, with its streams given (tests call this).</summary>
     public static int Run(string path, PlogEntryFilter filter, PlogDumpFormat format, TextWriter stdout, TextWriter stderr)
     {
+        if (CliPaths.InputProblem(path, "plog") is { } problem)
+        {
+            stderr.WriteLine($"error: {problem}");
+            return ExitCodes.IoError;
+        }
         PandalogReader reader;
         try
         {

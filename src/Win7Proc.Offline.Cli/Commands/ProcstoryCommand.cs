@@ -19,6 +19,7 @@ public static class ProcstoryCommand
         {
             Description = $"Chart width in columns (1..{StoryRenderOptions.MaxWidth})",
             DefaultValueFactory = _ => StoryRenderOptions.DefaultWidth,
+            CustomParser = CliValues.Number<int>,
         };
         var longNames = new Option<bool>("--long", "-l") { Description = "Full image paths and command lines in the tree, when logged" };
         var format = new Option<string>("--format", "-f") { Description = "text (the original's chart) or json (the tree)", DefaultValueFactory = _ => "text" };
@@ -73,6 +74,11 @@ public static class ProcstoryCommand
         Func<ProcessStory, string> render = settings.Json
             ? StoryJsonRenderer.Render
             : story => StoryTextRenderer.Render(story, renderOptions);
+        if (Directory.Exists(settings.Input))
+        {
+            stderr.WriteLine($"error: input is a directory, not a file: {settings.Input}");
+            return ExitCodes.IoError;
+        }
         try
         {
             StorySnapshot snapshot;

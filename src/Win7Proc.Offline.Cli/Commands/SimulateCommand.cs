@@ -15,6 +15,7 @@ public static class SimulateCommand
         {
             Description = "LZ4 compression level of the trace frames (0 fast ... 12 smallest); the samples use 9",
             DefaultValueFactory = _ => 0,
+            CustomParser = CliValues.Number<int>,
         };
         var watchAll = new Option<bool>("--watch-all") { Description = "Capture the argument closure of every call, not just the watched ones" };
         var command = new Command("simulate", "Run a scenario on the synthetic Windows 7 guest and record it into a trace.lz4");
@@ -22,15 +23,21 @@ public static class SimulateCommand
         command.Options.Add(output);
         command.Options.Add(level);
         command.Options.Add(watchAll);
-        command.Validators.Add(r =>
-        {
-            var l = r.GetValue(level);
-            if (l is < 0 or > 12) r.AddError("--compression-level must be between 0 and 12");
-        });
         command.SetAction(parse =>
         {
+            // Checked here, not in a validator: a validator's GetValue throws on a value that did not parse (say "x").
+            if (parse.GetValue(level) is < 0 or > 12)
+            {
+                Console.Error.WriteLine("error: --compression-level must be between 0 and 12");
+                return ExitCodes.UsageError;
+            }
             var path = parse.GetValue(scenarioArg)!;
             var tracePath = parse.GetValue(output)!;
+            if ((CliPaths.InputProblem(path, "scenario") ?? CliPaths.OutputProblem(tracePath, "output")) is { } problem)
+            {
+                Console.Error.WriteLine($"error: {problem}");
+                return ExitCodes.IoError;
+            }
             Scenario scenario;
             try { scenario = Scenario.Load(path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
