@@ -23,7 +23,7 @@ public static class TraceAnalyzer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(emit);
         using var reader = TraceReader.Open(tracePath);
-        var memory = new TraceGuestMemory(reader.Header);
+        using var memory = new TraceGuestMemory(reader.Header);
         var engine = new AnalysisEngine(new Win7KernelObjects(new Win7Objects(memory)), memory, options, emit)
         {
             MissingPageReadCounter = () => memory.MissingPageReads,

@@ -8,34 +8,44 @@ namespace Win7Proc.Offline.Trace;
 /// content of the newest map entry at or before the current record (FORMAT.md §5). Kernel pages
 /// (va ≥ <see cref="KernelBase"/>) live in space 0 and are shared by every address space.
 /// <para>Memory: every content is kept (the recorder may refer to an old content id again after a page changes
-/// back, so a content no longer mapped can still be needed). The store is bounded by <see cref="MaxContents"/>;
-/// exceeding it throws <see cref="TraceLimitException"/> with a clear message.</para>
+/// back, so a content no longer mapped can still be needed): the newest <see cref="MemoryBudgetPages"/> in memory,
+/// older ones in a temporary spill file (<see cref="PageContentStore"/>; dispose this object to delete it). The
+/// number of contents is bounded by <see cref="MaxContents"/> and the page map by <see cref="MaxMappedPages"/>;
+/// exceeding either throws <see cref="TraceLimitException"/> with a clear message.</para>
 /// </summary>
-public sealed class TraceGuestMemory : IGuestMemory
+public sealed class TraceGuestMemory : IGuestMemory, IDisposable
 {
     public const int PageSize = 4096;
     const int PageShift = 12;
-    /// <summary>Default bound of the content store: 262,144 pages = 1 GiB of page data.</summary>
-    public const int DefaultMaxContents = 1 << 18;
+    /// <summary>Default bound of the number of distinct contents: 64 Mi pages (256 GiB, mostly in the spill file).</summary>
+    public const int DefaultMaxContents = 1 << 26;
+    /// <summary>Default number of contents kept in memory: 65,536 pages = 256 MiB.</summary>
+    public const int DefaultMemoryBudgetPages = 1 << 16;
+    /// <summary>Default bound of distinct (address space, page) pairs in the page map (about 1 GiB of map).</summary>
+    public const int DefaultMaxMappedPages = 1 << 25;
 
-    // Content ids are 1, 2, 3, … in order of appearance (FORMAT.md §4), so a list indexed by id holds them; ids
-    // that break the sequence (a hostile or odd writer) go to a dictionary instead of growing the list.
-    readonly List<byte[]?> _denseContents = [null];
-    readonly Dictionary<uint, byte[]> _sparseContents = new();
-    int _contentCount;
+    readonly PageContentStore _contents;
     readonly Dictionary<ulong, uint> _map = new(); // (space << 32 | vpn) → content id (0 = unreadable)
 
-    public TraceGuestMemory(uint kernelBase, int maxContents = DefaultMaxContents)
+    public TraceGuestMemory(uint kernelBase, int maxContents = DefaultMaxContents,
+        int memoryBudgetPages = DefaultMemoryBudgetPages, int maxMappedPages = DefaultMaxMappedPages)
     {
         KernelBase = kernelBase;
         MaxContents = maxContents;
+        MemoryBudgetPages = memoryBudgetPages;
+        MaxMappedPages = maxMappedPages;
+        _contents = new PageContentStore(memoryBudgetPages);
     }
 
     public TraceGuestMemory(TraceHeader header, int maxContents = DefaultMaxContents) : this(header.KernelBase, maxContents) { }
 
     public uint KernelBase { get; }
     public int MaxContents { get; }
-    public int ContentCount => _contentCount;
+    public int MemoryBudgetPages { get; }
+    public int MaxMappedPages { get; }
+    public int ContentCount => _contents.Count;
+    /// <summary>Contents moved out of memory into the spill file.</summary>
+    public int SpilledContentCount => _contents.SpilledCount;
     public int MappedPageCount => _map.Count;
 
     /// <summary>Reads that stopped short because a page was missing, unreadable (content 0) or its content unknown.
@@ -52,18 +62,15 @@ public sealed class TraceGuestMemory : IGuestMemory
         if (page.ContentId == 0) throw new ArgumentException("content id 0 is never a page content", nameof(page));
         if (page.Data.Length != PageSize)
             throw new ArgumentException($"page content {page.ContentId} has {page.Data.Length} bytes, not {PageSize}", nameof(page));
-        bool known = Content(page.ContentId) is not null;
-        if (!known && _contentCount >= MaxContents)
+        bool known = _contents.Contains(page.ContentId);
+        if (!known && _contents.Count >= MaxContents)
             throw new TraceLimitException(
                 $"the trace holds more than {MaxContents} distinct page contents ({(long)MaxContents * PageSize >> 20} MiB), the guest-memory limit");
         // The reader hands each PAGE a fresh array: keep it rather than copy. A reused id replaces the bytes.
         var bytes = MemoryMarshal.TryGetArray(page.Data, out var segment) && segment.Offset == 0 && segment.Array!.Length == PageSize
             ? segment.Array
             : page.Data.ToArray();
-        if (!known) _contentCount++;
-        if (page.ContentId < _denseContents.Count) _denseContents[(int)page.ContentId] = bytes;
-        else if (page.ContentId == _denseContents.Count && _sparseContents.Count == 0) _denseContents.Add(bytes);
-        else _sparseContents[page.ContentId] = bytes;
+        _contents.Add(page.ContentId, bytes);
     }
 
     public void Apply(IReadOnlyList<PageRef> map)
@@ -73,12 +80,19 @@ public sealed class TraceGuestMemory : IGuestMemory
             var entry = map[i];
             uint space = IsKernelVpn(entry.Vpn) ? 0 : entry.Space;
             uint content = entry.ContentId;
-            if (content != 0 && Content(content) is null)
+            if (content != 0 && !_contents.Contains(content))
             {
                 UnknownContentRefs++;
                 content = 0;
             }
-            CollectionsMarshal.GetValueRefOrAddDefault(_map, Key(space, entry.Vpn), out _) = content;
+            ref uint slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_map, Key(space, entry.Vpn), out bool existed);
+            if (!existed && _map.Count > MaxMappedPages)
+            {
+                _map.Remove(Key(space, entry.Vpn));
+                throw new TraceLimitException(
+                    $"the trace maps more than {MaxMappedPages} distinct (address space, page) pairs, the guest-memory limit");
+            }
+            slot = content;
         }
     }
 
@@ -121,11 +135,11 @@ public sealed class TraceGuestMemory : IGuestMemory
         uint vpn = va >> PageShift;
         uint space = IsKernelVpn(vpn) ? 0 : cr3;
         if (!_map.TryGetValue(Key(space, vpn), out var id) || id == 0) return null;
-        return Content(id);
+        return _contents.Get(id);
     }
 
-    byte[]? Content(uint id) =>
-        id < (uint)_denseContents.Count ? _denseContents[(int)id] : _sparseContents.GetValueOrDefault(id);
+    /// <summary>Deletes the spill file, if one was needed.</summary>
+    public void Dispose() => _contents.Dispose();
 
     /// <summary>True when the trace has said anything about the page (even "unreadable").</summary>
     public bool IsKnown(uint cr3, uint va)

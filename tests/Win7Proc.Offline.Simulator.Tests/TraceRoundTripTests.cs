@@ -15,7 +15,7 @@ public class TraceRoundTripTests
         {
             Simulation.Run(Scenario.Load(Path.Combine(RepoPaths.Samples, "files", "scenario.json")), path);
             using var reader = TraceReader.Open(path);
-            var memory = new TraceGuestMemory(reader.Header);
+            using var memory = new TraceGuestMemory(reader.Header);
             var names = new List<string>();
             foreach (var record in reader.Records())
             {

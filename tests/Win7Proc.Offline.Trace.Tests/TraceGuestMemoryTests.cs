@@ -208,6 +208,38 @@ public class TraceGuestMemoryTests
     }
 
     [Fact]
+    public void Contents_beyond_the_memory_budget_spill_to_disk_and_read_back_exactly()
+    {
+        using var m = new TraceGuestMemory(KernelBase, memoryBudgetPages: 4);
+        for (uint id = 1; id <= 200; id++)
+        {
+            m.AddPage(Page(id, (byte)id));
+            m.Apply([new PageRef(Cr3A, 0x1000 + id, id)]);
+        }
+        Assert.Equal(200, m.ContentCount);
+        Assert.Equal(196, m.SpilledContentCount);
+        m.AddPage(Page(7, 0xEE)); // replacing a spilled content brings the new bytes back into memory
+        for (uint id = 1; id <= 200; id++)
+        {
+            Assert.True(m.TryReadU8(Cr3A, (0x1000 + id) << 12 | 0x123, out var b));
+            Assert.Equal(id == 7 ? (byte)0xEE : (byte)id, b);
+        }
+        // an old id mapped again later (the recorder reuses ids for unchanged contents) still reads right
+        m.Apply([new PageRef(Cr3B, 0x2000, 3)]);
+        Assert.True(m.TryReadU8(Cr3B, 0x2000u << 12, out var again));
+        Assert.Equal(3, again);
+    }
+
+    [Fact]
+    public void The_page_map_is_bounded()
+    {
+        using var m = new TraceGuestMemory(KernelBase, maxMappedPages: 3);
+        m.Apply([new PageRef(Cr3A, 1, 0), new PageRef(Cr3A, 2, 0), new PageRef(Cr3A, 3, 0), new PageRef(Cr3A, 3, 0)]);
+        var e = Assert.Throws<TraceLimitException>(() => m.Apply([new PageRef(Cr3B, 1, 0)]));
+        Assert.Contains("more than 3 distinct", e.Message);
+    }
+
+    [Fact]
     public void Feeding_the_records_of_a_trace_in_order_answers_reads_at_each_moment()
     {
         var file = new TraceBuilder().Header()
