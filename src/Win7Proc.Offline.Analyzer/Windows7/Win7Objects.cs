@@ -87,20 +87,7 @@ public sealed partial class Win7Objects(IGuestMemory memory, GuestLimits? limits
     {
         int length = Math.Min(lengthBytes, Limits.MaxStringBytes) & ~1;
         if (length <= 0) return lengthBytes < 0 ? null : "";
-        if (buffer == 0) return null;
-        byte[]? rented = null;
-        Span<byte> bytes = length <= StackBufferBytes
-            ? stackalloc byte[StackBufferBytes]
-            : (rented = ArrayPool<byte>.Shared.Rent(length));
-        try
-        {
-            int read = ReadBytes(cr3, buffer, bytes[..length]) & ~1;
-            return read == 0 ? null : Encoding.Unicode.GetString(bytes[..read]);
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-        }
+        return ReadEncoded(cr3, buffer, length, Encoding.Unicode, readMask: ~1);
     }
 
     /// <summary>One byte per char (Latin-1, so 0x80–0xFF keep their code point); readable-prefix semantics.</summary>
@@ -108,6 +95,13 @@ public sealed partial class Win7Objects(IGuestMemory memory, GuestLimits? limits
     {
         int length = Math.Min(lengthChars, Limits.MaxStringBytes);
         if (length <= 0) return "";
+        return ReadEncoded(cr3, buffer, length, Encoding.Latin1, readMask: ~0);
+    }
+
+    /// <summary>The readable prefix of <paramref name="length"/> bytes at <paramref name="buffer"/> (cut to whole
+    /// code units by <paramref name="readMask"/>), decoded; null when nothing is readable.</summary>
+    private string? ReadEncoded(uint cr3, uint buffer, int length, Encoding encoding, int readMask)
+    {
         if (buffer == 0) return null;
         byte[]? rented = null;
         Span<byte> bytes = length <= StackBufferBytes
@@ -115,8 +109,8 @@ public sealed partial class Win7Objects(IGuestMemory memory, GuestLimits? limits
             : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
         {
-            int read = ReadBytes(cr3, buffer, bytes[..length]);
-            return read == 0 ? null : Encoding.Latin1.GetString(bytes[..read]);
+            int read = ReadBytes(cr3, buffer, bytes[..length]) & readMask;
+            return read == 0 ? null : encoding.GetString(bytes[..read]);
         }
         finally
         {
