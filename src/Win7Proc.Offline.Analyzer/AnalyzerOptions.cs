@@ -89,4 +89,6 @@ public sealed record AnalysisReport
     /// <summary>With <see cref="AnalyzerOptions.ExtractWritesDirectory"/>: host files and bytes written.</summary>
     public int ExtractedFiles { get; init; }
     public long ExtractedBytes { get; init; }
+    /// <summary>Writes not extracted because the extraction limits (files, bytes) were reached.</summary>
+    public long ExtractionSkippedWrites { get; init; }
 }

@@ -87,6 +87,7 @@ public static class TraceAnalyzer
             FirstHandlerError = engine.FirstHandlerError,
             ExtractedFiles = engine.Extractor?.FilesWritten ?? 0,
             ExtractedBytes = engine.Extractor?.BytesWritten ?? 0,
+            ExtractionSkippedWrites = engine.Extractor?.SkippedWrites ?? 0,
         };
     }
 

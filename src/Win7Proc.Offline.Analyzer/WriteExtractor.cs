@@ -7,30 +7,48 @@ namespace Win7Proc.Offline.Analyzer;
 /// (pid, process name, guest file name) in a directory. Guest names are hostile: the host file name is built only
 /// from [A-Za-z0-9._-] (everything else becomes '_'), never starts with '.', is bounded in length, and carries a
 /// hash of the original names when anything was replaced or cut, so distinct guest files stay distinct.
+/// A guest also decides how many files and bytes it writes: past <see cref="MaxFiles"/> new files or
+/// <see cref="MaxBytes"/> bytes in all, writes are skipped and counted (<see cref="SkippedWrites"/>) instead of filling
+/// the host's disk.
 /// </summary>
 public sealed class WriteExtractor
 {
     /// <summary>Longest host file name we make (most file systems allow 255 bytes).</summary>
     public const int MaxFileNameLength = 200;
+    public const int DefaultMaxFiles = 10_000;
+    public const long DefaultMaxBytes = 1L << 30;
 
     readonly string _directory;
     readonly Dictionary<string, string> _pathByKey = new(StringComparer.Ordinal);
 
-    public WriteExtractor(string directory)
+    public WriteExtractor(string directory, int maxFiles = DefaultMaxFiles, long maxBytes = DefaultMaxBytes)
     {
         _directory = Path.GetFullPath(directory);
+        MaxFiles = maxFiles;
+        MaxBytes = maxBytes;
         Directory.CreateDirectory(_directory);
     }
 
     public string DirectoryPath => _directory;
+    public int MaxFiles { get; }
+    public long MaxBytes { get; }
     public long BytesWritten { get; private set; }
     public int FilesWritten => _pathByKey.Count;
+    /// <summary>Writes not extracted because <see cref="MaxFiles"/> or <see cref="MaxBytes"/> was reached.</summary>
+    public long SkippedWrites { get; private set; }
 
-    /// <summary>Appends <paramref name="data"/> to the host file for this process and guest file; returns its path.</summary>
-    public string Append(uint pid, string processName, string guestFileName, ReadOnlySpan<byte> data)
+    /// <summary>Appends <paramref name="data"/> to the host file for this process and guest file; returns its path, or
+    /// null when a limit was reached (the write is counted in <see cref="SkippedWrites"/>).</summary>
+    public string? Append(uint pid, string processName, string guestFileName, ReadOnlySpan<byte> data)
     {
         var key = Key(pid, processName, guestFileName);
-        if (!_pathByKey.TryGetValue(key, out var path))
+        bool known = _pathByKey.TryGetValue(key, out var path);
+        if ((!known && _pathByKey.Count >= MaxFiles) || BytesWritten + data.Length > MaxBytes)
+        {
+            SkippedWrites++;
+            return null;
+        }
+        if (!known)
         {
             path = Path.Combine(_directory, HostFileName(pid, processName, guestFileName));
             // Belt and braces: the name has no separators, but never write outside the directory.
@@ -38,7 +56,7 @@ public sealed class WriteExtractor
                 throw new InvalidOperationException($"extracted file name escaped {_directory}: {path}");
             _pathByKey[key] = path;
         }
-        using (var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read))
+        using (var stream = new FileStream(path!, FileMode.Append, FileAccess.Write, FileShare.Read))
             stream.Write(data);
         BytesWritten += data.Length;
         return path;

@@ -65,4 +65,23 @@ public class WriteExtractorTests
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_guest_cannot_make_it_write_unbounded_files_or_bytes()
+    {
+        var dir = Directory.CreateTempSubdirectory("w7extract-limits").FullName;
+        try
+        {
+            var extractor = new WriteExtractor(dir, maxFiles: 3, maxBytes: 10);
+            for (int i = 0; i < 5; i++) extractor.Append(1, "p.exe", $"f{i}", "ab"u8);
+            Assert.Equal(3, extractor.FilesWritten);
+            Assert.Equal(2, extractor.SkippedWrites);
+            Assert.NotNull(extractor.Append(1, "p.exe", "f0", "cdef"u8)); // an existing file may still grow, within the bytes
+            Assert.Null(extractor.Append(1, "p.exe", "f1", "ghi"u8));      // 6 + 4 + 3 > 10
+            Assert.Equal(10, extractor.BytesWritten);
+            Assert.Equal(3, extractor.SkippedWrites);
+            Assert.Equal(3, Directory.GetFiles(dir).Length);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

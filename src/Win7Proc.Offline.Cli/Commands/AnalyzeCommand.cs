@@ -203,6 +203,8 @@ public static class AnalyzeCommand
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
         if (invocation.Options.ExtractWritesDirectory is { } dir)
             stderr.WriteLine($"extracted writes: {report.ExtractedFiles} files, {report.ExtractedBytes} bytes in {dir}");
+            if (report.ExtractionSkippedWrites > 0)
+                stderr.WriteLine($"warning: {report.ExtractionSkippedWrites} writes not extracted: the limits of {WriteExtractor.DefaultMaxFiles} files / {WriteExtractor.DefaultMaxBytes >> 20} MiB were reached");
         stderr.WriteLine($"total instructions: {report.TotalInstr}");
         if (report.Truncation is { } truncation)
             stderr.WriteLine($"warning: the trace is truncated ({truncation.Reason}); the pandalog holds everything before that point");
