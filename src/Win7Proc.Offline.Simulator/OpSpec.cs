@@ -80,8 +80,7 @@ public static class NtStatus
     public static uint Parse(string text, string where)
     {
         if (Names.TryGetValue(text, out var v)) return v;
-        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && uint.TryParse(text.AsSpan(2), System.Globalization.NumberStyles.HexNumber, null, out v)) return v;
+        if (Scenario.TryParseHex(text, out var hex) && hex <= uint.MaxValue) return (uint)hex;
         throw new ScenarioException($"{where}: unknown status '{text}' (use a STATUS_ name or 0x hex)");
     }
 }

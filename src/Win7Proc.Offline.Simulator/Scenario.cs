@@ -163,11 +163,17 @@ public sealed class Scenario
         if (e.ValueKind == JsonValueKind.Number && e.TryGetUInt64(out var n)) return n;
         if (e.ValueKind == JsonValueKind.String)
         {
-            var s = e.GetString()!;
-            if (s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                && ulong.TryParse(s.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out n)) return n;
+            if (TryParseHex(e.GetString()!, out n)) return n;
         }
         throw new ScenarioException($"{where}: must be a non-negative integer (or a \"0x...\" string)");
+    }
+
+    /// <summary>The one reading of a "0x..." number in scenario strings (fields, statuses, registry data).</summary>
+    internal static bool TryParseHex(string text, out ulong value)
+    {
+        value = 0;
+        return text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            && ulong.TryParse(text.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out value);
     }
 }
 

@@ -130,7 +130,7 @@ internal static class RegistryCalls
     static uint ParseNumber(ScenarioEvent e, string text)
     {
         if (uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v)) return v;
-        if (text.StartsWith("0x") && uint.TryParse(text.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out v)) return v;
+        if (Scenario.TryParseHex(text, out var hex) && hex <= uint.MaxValue) return (uint)hex;
         throw e.Error($"value data '{text}' is not a number");
     }
 }
