@@ -20,8 +20,8 @@ public sealed partial class PandalogReader
     {
         // Parsed lazily (not via batches): entries that die young keep the GC cheap.
         foreach (var chunk in CompleteChunks(partialPath, PandalogFormat.HeaderHoleSize, 0))
-            foreach (var entry in ParseRecords(chunk.Data, chunk.Length, partialPath, chunk.Index, chunk.Offset, null))
-                yield return entry;
+            foreach (var record in chunk.View.Records())
+                yield return record.Parse();
     }
 
     /// <summary>Like <see cref="ReadCompleteChunks(string)"/>, chunk by chunk, starting at <paramref name="startOffset"/>
@@ -30,11 +30,11 @@ public sealed partial class PandalogReader
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(startOffset, (long)PandalogFormat.HeaderHoleSize);
         foreach (var chunk in CompleteChunks(partialPath, startOffset, firstChunkIndex))
-            yield return new PandalogChunkBatch(chunk.Index, chunk.Offset, chunk.NextOffset,
-                ParseRecords(chunk.Data, chunk.Length, partialPath, chunk.Index, chunk.Offset, null).ToList());
+            yield return new PandalogChunkBatch(chunk.View.Index, chunk.View.FileOffset, chunk.NextOffset,
+                chunk.View.Records().Select(r => r.Parse()).ToList());
     }
 
-    readonly record struct InflatedPartialChunk(int Index, long Offset, long NextOffset, byte[] Data, int Length);
+    readonly record struct InflatedPartialChunk(PlogChunkView View, long NextOffset);
 
     static IEnumerable<InflatedPartialChunk> CompleteChunks(string partialPath, long startOffset, int firstChunkIndex)
     {
@@ -52,10 +52,12 @@ public sealed partial class PandalogReader
         int index = firstChunkIndex;
         byte[] input = Array.Empty<byte>();
         byte[] output = new byte[1 << 16];
+        PlogChunkView? previous = null;
         while (true)
         {
             long end = Math.Min(RandomAccess.GetLength(handle), directoryPosition);
             if (offset >= end) yield break;
+            previous?.Release(); // its buffer, `output`, is refilled in place below
             long available = end - offset;
             int window = (int)Math.Min(available, FirstReadWindow);
             ZlibStreamInflater.Outcome outcome;
@@ -77,7 +79,8 @@ public sealed partial class PandalogReader
                 throw new PandalogFormatException($"{partialPath}: chunk {index} at offset {offset} fails to inflate: {error}");
             if (written == 0)
                 throw new PandalogFormatException($"{partialPath}: chunk {index} at offset {offset} is empty");
-            yield return new InflatedPartialChunk(index, offset, offset + consumed, output, written);
+            previous = new PlogChunkView(partialPath, index, offset, output, written, expectedEntries: null);
+            yield return new InflatedPartialChunk(previous, offset + consumed);
             offset += consumed;
             index++;
         }

@@ -103,9 +103,7 @@ public sealed partial class PandalogReader : IDisposable
     /// <summary>Every entry in file order, the PANDA placeholder included.</summary>
     public IEnumerable<LogEntry> ReadAll()
     {
-        foreach (var (index, data, length) in InflatedChunks(0))
-            foreach (var entry in ParseRecords(data, length, Path, index, _chunks[index].Position, _chunks[index].EntryCount))
-                yield return entry;
+        foreach (var record in ReadRecords()) yield return record.Parse();
     }
 
     /// <summary>Entries with instr &gt;= <paramref name="instr"/>, found by binary search of the directory (entries are
@@ -113,68 +111,79 @@ public sealed partial class PandalogReader : IDisposable
     /// placeholder is not).</summary>
     public IEnumerable<LogEntry> ReadFrom(ulong instr)
     {
+        foreach (var record in ReadRecordsFrom(instr)) yield return record.Parse();
+    }
+
+    /// <summary>Every record in file order, the PANDA placeholder included, decoded only as far as pc, instr, asid and
+    /// the fields present (<see cref="PlogRecord"/>); <see cref="PlogRecord.Parse"/> the ones you need. Framing and
+    /// each record's top level are checked here, the rest of an entry when it is parsed.</summary>
+    public PlogRecordSequence ReadRecords() => new(() => InflatedChunks(0));
+
+    /// <summary>Records with instr &gt;= <paramref name="instr"/> (see <see cref="ReadFrom"/>), none of them parsed.</summary>
+    public IEnumerable<PlogRecord> ReadRecordsFrom(ulong instr)
+    {
         if (_chunks.Length == 0) yield break;
-        var buffers = new ChunkBuffers();
         int first = LastChunkStartingAtOrBefore(instr);
         // The directory may understate 64-bit starts (PANDA truncates them): the chunk's real first instr decides.
+        var buffers = new ChunkBuffers();
         while (first > 0)
         {
-            int headLength = InflateChunk(first, buffers);
-            var head = ParseRecords(buffers.Inflated, headLength, Path, first, _chunks[first].Position, null).First();
-            if (head.Instr <= instr) break;
+            if (ChunkView(first, buffers).Records().First().Instr <= instr) break;
             first--;
         }
-        foreach (var (i, data, length) in InflatedChunks(first))
+        foreach (var record in new PlogRecordSequence(() => InflatedChunks(first)))
         {
-            int index = 0;
-            foreach (var entry in ParseRecords(data, length, Path, i, _chunks[i].Position, _chunks[i].EntryCount))
-            {
-                bool leadingPlaceholder = i == 0 && index++ == 0 && PandalogFormat.IsPlaceholder(entry);
-                if (!leadingPlaceholder && entry.Instr >= instr) yield return entry;
-            }
+            bool leadingPlaceholder = record.ChunkIndex == 0 && record.IndexInChunk == 0 && record.IsPlaceholder;
+            if (!leadingPlaceholder && record.Instr >= instr) yield return record;
         }
     }
 
     /// <summary>Chunks from <paramref name="first"/> on, each inflated one ahead on a worker thread while the caller
-    /// parses the current one (two chunk buffers in memory), so reading uses both cores. Entries are parsed lazily on
-    /// the caller's thread on purpose: materialising whole chunks of entries makes them outlive gen-0 and costs
-    /// several times more in GC than the parsing itself.</summary>
-    IEnumerable<(int Index, byte[] Data, int Length)> InflatedChunks(int first)
+    /// reads the current one (two chunk buffers in memory), so reading uses both cores. A chunk's view is released
+    /// before its buffer is refilled. Entries are parsed on the caller's thread on purpose: materialising whole
+    /// chunks of entries makes them outlive gen-0 and costs several times more in GC than the parsing itself.
+    /// (Measured: reading two chunks ahead with three buffers was no faster.)</summary>
+    IEnumerable<PlogChunkView> InflatedChunks(int first)
     {
         if (first >= _chunks.Length) yield break;
         var current = new ChunkBuffers();
         var spare = new ChunkBuffers();
         var pending = Task.Run(() => InflateChunk(first, current));
+        PlogChunkView? previous = null;
         try
         {
             for (int i = first; i < _chunks.Length; i++)
             {
                 int length = pending.GetAwaiter().GetResult();
                 var ready = current;
+                previous?.Release(); // its buffer is `spare`, refilled next
                 if (i + 1 < _chunks.Length)
                 {
                     int next = i + 1;
                     var target = spare;
                     pending = Task.Run(() => InflateChunk(next, target));
                 }
-                yield return (i, ready.Inflated, length);
+                previous = new PlogChunkView(Path, i, _chunks[i].Position, ready.Inflated, length, _chunks[i].EntryCount);
+                yield return previous;
                 (current, spare) = (spare, current);
             }
         }
         finally
         {
+            previous?.Release();
             // The caller may stop early: let the read-ahead finish before the buffers and handle go away.
             try { pending.Wait(); } catch (AggregateException) { }
         }
     }
 
-    /// <summary>Walks every record's framing without parsing the LogEntry (the container's own cost, for the benchmark).</summary>
+    /// <summary>Walks every record's framing without decoding it (the container's own cost, for the benchmark).</summary>
     internal long CountRecordsWithoutParsing()
     {
         long count = 0;
-        foreach (var (index, data, length) in InflatedChunks(0))
+        foreach (var chunk in InflatedChunks(0))
         {
-            int offset = 0;
+            var data = chunk.Data;
+            int offset = 0, length = chunk.Length;
             while (offset + 4 <= length)
             {
                 uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
@@ -182,7 +191,7 @@ public sealed partial class PandalogReader : IDisposable
                 offset += 4 + (int)size;
                 count++;
             }
-            if (offset != length) throw new PandalogFormatException($"{Path}: chunk {index} framing does not end at the chunk's end");
+            if (offset != length) throw new PandalogFormatException($"{Path}: chunk {chunk.Index} framing does not end at the chunk's end");
         }
         return count;
     }
@@ -192,9 +201,7 @@ public sealed partial class PandalogReader : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _chunks.Length);
-        var buffers = new ChunkBuffers();
-        int length = InflateChunk(index, buffers);
-        return ParseRecords(buffers.Inflated, length, Path, index, _chunks[index].Position, _chunks[index].EntryCount).ToList();
+        return ChunkView(index, new ChunkBuffers()).Records().Select(r => r.Parse()).ToList();
     }
 
     public void Dispose() => _handle.Dispose();
@@ -236,6 +243,12 @@ public sealed partial class PandalogReader : IDisposable
         public byte[] Inflated = Array.Empty<byte>();
     }
 
+    PlogChunkView ChunkView(int index, ChunkBuffers buffers)
+    {
+        int length = InflateChunk(index, buffers);
+        return new PlogChunkView(Path, index, _chunks[index].Position, buffers.Inflated, length, _chunks[index].EntryCount);
+    }
+
     int InflateChunk(int index, ChunkBuffers buffers)
     {
         var chunk = _chunks[index];
@@ -275,35 +288,5 @@ public sealed partial class PandalogReader : IDisposable
         {
             throw new PandalogFormatException($"{where} fails to inflate: {e.Message}", e);
         }
-    }
-
-    /// <summary>Splits inflated chunk data into u32-framed LogEntry records. <paramref name="expected"/> (from the
-    /// directory) is checked when given: a count mismatch means a chunk cut short at a record boundary.</summary>
-    internal static IEnumerable<LogEntry> ParseRecords(byte[] data, int length, string source, int chunkIndex, long chunkOffset, ulong? expected)
-    {
-        int offset = 0;
-        ulong index = 0;
-        while (offset < length)
-        {
-            if (length - offset < 4)
-                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) truncated: {length - offset} bytes left, its length prefix needs 4");
-            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
-            if (size > (uint)(length - offset - 4))
-                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) truncated: needs {size} bytes, {length - offset - 4} left");
-            LogEntry entry;
-            try { entry = LogEntry.Parser.ParseFrom(new ReadOnlySpan<byte>(data, offset + 4, (int)size)); }
-            catch (InvalidProtocolBufferException e)
-            {
-                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) is not a valid LogEntry: {e.Message}", e);
-            }
-            // Google.Protobuf's C# parser does not enforce proto2 `required`; PANDA's C++ reader does.
-            if (!RequiredFields.AreSet(entry))
-                throw new PandalogFormatException($"{source}: entry {index} of chunk {chunkIndex} (offset {chunkOffset}) is not a valid LogEntry: required field {RequiredFields.FirstMissing(entry)} is missing");
-            offset += 4 + (int)size;
-            index++;
-            yield return entry;
-        }
-        if (expected is { } want && want != index)
-            throw new PandalogFormatException($"{source}: chunk {chunkIndex} (offset {chunkOffset}) holds {index} entries but the directory says {want}");
     }
 }

@@ -48,6 +48,7 @@ public static class PlogEntries
 public sealed class PlogEntryFilter
 {
     readonly FieldDescriptor[]? _kinds;
+    readonly int[]? _kindNumbers;
 
     public uint? Pid { get; }
     public ulong? From { get; }
@@ -57,6 +58,7 @@ public sealed class PlogEntryFilter
     PlogEntryFilter(FieldDescriptor[]? kinds, uint? pid, ulong? from, ulong? to)
     {
         _kinds = kinds; Pid = pid; From = from; To = to;
+        _kindNumbers = kinds?.Select(k => k.FieldNumber).ToArray();
         KindNames = kinds?.Select(k => k.Name).ToArray() ?? Array.Empty<string>();
     }
 
@@ -90,13 +92,16 @@ public sealed class PlogEntryFilter
     }
 
     /// <summary>The matching entries of <paramref name="reader"/>, streaming; uses the directory to start at From and
-    /// stops after To (entries are in instr order; UINT64_MAX entries after the replay end never match a To).</summary>
+    /// stops after To (entries are in instr order; UINT64_MAX entries after the replay end never match a To). Records
+    /// outside the range or without a wanted kind are skipped unparsed.</summary>
     public IEnumerable<LogEntry> Apply(PandalogReader reader)
     {
-        var source = From is { } from ? reader.ReadFrom(from) : reader.ReadAll();
-        foreach (var entry in source)
+        var source = From is { } from ? reader.ReadRecordsFrom(from) : reader.ReadRecords();
+        foreach (var record in source)
         {
-            if (To is { } to && entry.Instr > to && entry.Instr != PandalogFormat.AfterReplayEnd) yield break;
+            if (To is { } to && record.Instr > to && record.Instr != PandalogFormat.AfterReplayEnd) yield break;
+            if (_kindNumbers is not null && !record.MayHaveAny(_kindNumbers)) continue;
+            var entry = record.Parse();
             if (Matches(entry)) yield return entry;
         }
     }

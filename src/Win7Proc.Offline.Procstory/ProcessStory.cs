@@ -1,3 +1,4 @@
+using Win7Proc.Offline.Pandalog;
 using Win7Proc.Offline.Pandalog.Schema;
 
 namespace Win7Proc.Offline.Procstory;
@@ -56,6 +57,14 @@ public sealed class ProcessStory
         return builder.Build();
     }
 
+    /// <summary>The same story from a plog's records, parsing only those that may hold a field the story reads.</summary>
+    public static ProcessStory Build(IEnumerable<PlogRecord> records, ProcessStoryOptions? options = null)
+    {
+        var builder = new ProcessStoryBuilder(options);
+        foreach (var record in records) builder.Add(record);
+        return builder.Build();
+    }
+
     static Dictionary<ProcessInstance, bool> ComputeInteresting(IReadOnlyList<ProcessInstance> processes)
     {
         // Interesting = birth or death seen, or an interesting child. Propagated upwards from every interesting
@@ -103,6 +112,21 @@ public sealed class ProcessStoryBuilder(ProcessStoryOptions? options = null)
     readonly List<UnresolvedTermination> _unresolved = new();
     ulong? _totalInstr;
     ulong _lastInstr;
+
+    /// <summary>The LogEntry fields <see cref="Add(LogEntry)"/> reads besides instr: any other entry only moves the
+    /// chart's end.</summary>
+    public static ReadOnlySpan<int> FieldsRead =>
+    [
+        LogEntry.NewPidFieldNumber, LogEntry.NtCreateUserProcessFieldNumber, LogEntry.NtTerminateProcessFieldNumber,
+        LogEntry.TotalInstrFieldNumber, LogEntry.NtCreateProcessExFieldNumber,
+    ];
+
+    /// <summary>Adds a plog record, parsing it only when it may hold one of <see cref="FieldsRead"/>.</summary>
+    public void Add(PlogRecord record)
+    {
+        if (record.MayHaveAny(FieldsRead)) Add(record.Parse());
+        else if (record.Instr != OutsideReplay && record.Instr > _lastInstr) _lastInstr = record.Instr;
+    }
 
     public void Add(LogEntry entry)
     {

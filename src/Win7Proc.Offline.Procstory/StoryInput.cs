@@ -100,7 +100,8 @@ public static class StoryInput
     static StorySnapshot ReadPlog(string path, ProcessStoryOptions? options)
     {
         using var reader = PandalogReader.Open(path);
-        return new StorySnapshot(ProcessStory.Build(reader.ReadAll(), options), Complete: true, null);
+        // Most entries are file and registry calls: the builder parses only the kinds the story reads.
+        return new StorySnapshot(ProcessStory.Build(reader.ReadRecords(), options), Complete: true, null);
     }
 
     static StorySnapshot ReadPartialPlog(string path, ProcessStoryOptions? options) =>

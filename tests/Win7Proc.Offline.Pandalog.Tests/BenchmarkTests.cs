@@ -12,7 +12,7 @@ public class BenchmarkTests
         Assert.True(result.Chunks > 1);
         Assert.True(result.FileBytes < result.RawBytes);
         var text = output.ToString();
-        foreach (var label in new[] { "write ", "read ", "zlib deflate", "zlib inflate", "write/floor", "entries/s", "MB/s" })
+        foreach (var label in new[] { "write ", "read ", "read+parse ", "read framing ", "zlib deflate", "zlib inflate", "write/floor", "entries/s", "MB/s" })
             Assert.Contains(label, text);
         Assert.Empty(Directory.GetFiles(dir.Path));
     }

@@ -261,6 +261,7 @@ public class WriterTests
             var all = reader.ReadAll().ToList();
             if (log.Entries.Count == 0) return all.Count == 1 && PandalogFormat.IsPlaceholder(all[0]);
             if (!all.SequenceEqual(log.Entries)) return false;
+            if (!reader.ReadRecords().Select(r => (r.Pc, r.Instr, r.Asid)).SequenceEqual(all.Select(e => (e.Pc, e.Instr, e.Asid)))) return false;
             var owner = new Dictionary<ulong, int>();
             for (int i = 0; i < reader.Chunks.Count; i++)
                 foreach (var e in reader.ReadChunk(i))

@@ -45,6 +45,31 @@ public sealed class InputAndFollowTests : IDisposable
     }
 
     [Fact]
+    public void From_a_plog_only_process_entries_are_parsed_yet_every_entry_moves_the_chart_end()
+    {
+        var root = P(1, "root.exe");
+        var log = new LogBuilder().Seen(5, root).Create(40, root, P(2, "kid.exe")).Exit(60, P(2, "kid.exe"));
+        // File and registry calls after the last process event, and no total_instr: the chart must still end at 500.
+        foreach (ulong instr in new ulong[] { 300, 500 })
+            log.Entries.Add(new LogEntry { Pc = 0x7777a5b2, Instr = instr, NtOpenKey = new ProcessKey { Proc = root, Keyname = @"\REGISTRY\MACHINE" } });
+        var path = PathOf("tail.plog");
+        using (var writer = PandalogWriter.Create(path, new PandalogWriterOptions { ChunkSize = 64 }))
+        {
+            foreach (var entry in log.Entries) writer.Write(entry);
+            writer.Complete();
+        }
+
+        using var reader = PandalogReader.Open(path);
+        Assert.True(reader.Chunks.Count > 2);
+        var fromRecords = ProcessStory.Build(reader.ReadRecords());
+        Assert.Equal(500UL, fromRecords.MaxInstr);
+        Assert.Equal(StoryTextRenderer.Render(log.Story()), StoryTextRenderer.Render(fromRecords));
+        var (code, output, _) = RunCli(Text(path));
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal(StoryTextRenderer.Render(log.Story()), output);
+    }
+
+    [Fact]
     public void Kind_is_detected_by_magic_bytes_not_by_name()
     {
         var plog = WriteSeedPlog();
