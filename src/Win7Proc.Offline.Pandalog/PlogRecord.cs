@@ -6,7 +6,7 @@ namespace Win7Proc.Offline.Pandalog;
 
 /// <summary>
 /// One record of a pandalog, decoded only as far as its envelope: pc, instr, asid and which LogEntry fields it holds.
-/// Walking a record's top-level fields costs a few nanoseconds; materialising a <see cref="LogEntry"/> (strings,
+/// Walking a record's top-level fields costs tens of nanoseconds; materialising a <see cref="LogEntry"/> (strings,
 /// nested messages) costs a few hundred, so readers that need a few kinds of entry (procstory, <c>dump --kind</c>)
 /// test records first and <see cref="Parse"/> only the ones they keep.
 /// <para>A record is a view of the reader's chunk buffer, which is reused: use it before the enumeration moves on to
