@@ -28,7 +28,8 @@ public readonly struct PlogRecord
     public bool HasAsid { get; }
     /// <summary>Position of the record in its chunk (0-based), as error messages count entries.</summary>
     public int IndexInChunk { get; }
-    public int ChunkIndex => _chunk.Index;
+    /// <summary>The chunk the record lies in; -1 for <c>default(PlogRecord)</c>.</summary>
+    public int ChunkIndex => _chunk?.Index ?? -1;
     /// <summary>Length of the serialised LogEntry, without the u32 length prefix.</summary>
     public int Length => _length;
 
@@ -45,6 +46,7 @@ public readonly struct PlogRecord
     {
         get
         {
+            if (_chunk is null) throw new InvalidOperationException("default(PlogRecord) is no record of any plog");
             _chunk.ThrowIfReleased();
             return new ReadOnlySpan<byte>(_chunk.Data, _offset, _length);
         }

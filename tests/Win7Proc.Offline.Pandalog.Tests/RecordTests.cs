@@ -75,6 +75,8 @@ public class RecordTests
         var e = Assert.Throws<InvalidOperationException>(() => kept[1].Parse());
         Assert.Contains("after the reader moved on", e.Message);
         Assert.Throws<InvalidOperationException>(() => kept[^1].Bytes.Length);
+        Assert.Throws<InvalidOperationException>(() => default(PlogRecord).Parse());
+        Assert.Equal(-1, default(PlogRecord).ChunkIndex);
 
         // Within the enumeration, records of the current chunk stay usable; of the chunk before, not.
         PlogRecord? previousChunk = null;
