@@ -223,6 +223,14 @@ internal struct PlogEnvelope
     public bool HasPc, HasInstr, HasAsid;
     public ulong FieldsLow, FieldsHigh;
 
+    /// <summary>Records that field <paramref name="field"/> occurs (the bit layout <see cref="PlogRecord.MayHave"/> reads).</summary>
+    void Mark(ulong field)
+    {
+        if (field < 64) FieldsLow |= 1UL << (int)field;
+        else if (field < 128) FieldsHigh |= 1UL << (int)(field - 64);
+        else FieldsLow |= 1;
+    }
+
     const int WireVarint = 0, WireFixed64 = 1, WireLengthDelimited = 2, WireStartGroup = 3, WireEndGroup = 4, WireFixed32 = 5;
 
     /// <summary>Decodes the envelope; on failure <paramref name="error"/> says what is wrong and at which byte.</summary>
@@ -286,9 +294,7 @@ internal struct PlogEnvelope
                 default:
                     return Problem.BadWireType;
             }
-            if (field < 64) envelope.FieldsLow |= 1UL << (int)field;
-            else if (field < 128) envelope.FieldsHigh |= 1UL << (int)(field - 64);
-            else envelope.FieldsLow |= 1;
+            envelope.Mark(field);
         }
         at = message.Length;
         if (!envelope.HasPc) return Problem.NoPc;
@@ -339,10 +345,7 @@ internal struct PlogEnvelope
         envelope.Asid = entry.Asid; envelope.HasAsid = entry.HasAsid;
         foreach (var f in LogEntry.Descriptor.Fields.InFieldNumberOrder())
         {
-            if (!f.Accessor.HasValue(entry)) continue;
-            if (f.FieldNumber < 64) envelope.FieldsLow |= 1UL << f.FieldNumber;
-            else if (f.FieldNumber < 128) envelope.FieldsHigh |= 1UL << (f.FieldNumber - 64);
-            else envelope.FieldsLow |= 1;
+            if (f.Accessor.HasValue(entry)) envelope.Mark((ulong)f.FieldNumber);
         }
         envelope.FieldsLow |= 1; // unknown fields may be anywhere: MayHave answers true for any number above 127
         return true;
