@@ -208,7 +208,8 @@ internal sealed class AnalysisEngine
         _lastPid = process.Pid;
         if (!_options.Wants(SyscallFamily.Processes) || !PassesPidFilter(process.Pid, [])) return;
         FlushDeferred();
-        var entry = new LogEntry { Pc = pc, Instr = instr, Asid = cr3, NewPid = ProcessTracker.ToMessage(instance, withCommandLine: true) };
+        var entry = new LogEntry { Pc = pc, Instr = instr, NewPid = ProcessTracker.ToMessage(instance, withCommandLine: true) };
+        if (_options.WriteAsid) entry.Asid = cr3;
         if (thread is not null) entry.Tid = thread.Tid;
         Write(entry, "new_pid");
     }
@@ -234,7 +235,8 @@ internal sealed class AnalysisEngine
     {
         FlushDeferred();
         var at = call.ReturnRecord ?? call.Record;
-        var entry = new LogEntry { Pc = at.Pc, Instr = at.Instr, Asid = at.Cr3 };
+        var entry = new LogEntry { Pc = at.Pc, Instr = at.Instr };
+        if (_options.WriteAsid) entry.Asid = at.Cr3;
         if (call.Thread is not null) entry.Tid = call.Thread.Tid;
         fill(entry);
         bool wanted = PassesPidFilter(call.CallerPid, relatedPids);

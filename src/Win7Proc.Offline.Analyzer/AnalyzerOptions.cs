@@ -47,6 +47,14 @@ public sealed record AnalyzerOptions
     /// <summary>Faster, larger output: zlib level 1 instead of 9.</summary>
     public bool FastCompression { get; init; }
 
+    /// <summary>
+    /// Set <c>asid</c> (the CR3) on every entry. Off by default: the original win7proc never set it (neither does modern
+    /// PANDA's writer, which sets only pc and instr), and the original <c>procstory.py</c> parses the old text dump with
+    /// regular expressions that expect the event name right after <c>pc=0x... :</c>, where the old reader printed
+    /// <c>asid=...</c> when present; with asid set it finds no birth or death.
+    /// </summary>
+    public bool WriteAsid { get; init; }
+
     public static AnalyzerOptions Default { get; } = new();
 
     internal bool Wants(SyscallFamily family) => Only is null || Only.Contains(family);

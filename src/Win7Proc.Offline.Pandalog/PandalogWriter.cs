@@ -28,7 +28,8 @@ public sealed record PandalogWriterOptions
 }
 
 /// <summary>
-/// Writes a pandalog byte-compatible with PANDA's <c>PandaLog</c> (panda/src/plog-cc.cpp): header version 2 in a
+/// Writes a pandalog in the same file format and with the same record bytes as PANDA's <c>PandaLog</c>
+/// (panda/src/plog-cc.cpp), though not a byte-identical file (PANDA adds a placeholder first entry): header version 2 in a
 /// 128-byte hole, zlib chunks of <c>u32 length + LogEntry</c> records, directory at the end, header written last.
 /// Entries sharing one <c>instr</c> always land in one chunk: before appending an n-byte entry the chunk is flushed only
 /// if the previous instr is not UINT64_MAX, differs from the new one, and <c>used + n &gt;= ChunkSize</c> (so a chunk

@@ -54,6 +54,7 @@ public static class AnalyzeCommand
         });
         root.Options.Add(new Option<int?>("--chunk-size") { CustomParser = r => CliValues.Number<int>(r), Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)" });
         root.Options.Add(new Option<bool>("--fast") { Description = "Faster, larger pandalog (zlib level 1 instead of 9)" });
+        root.Options.Add(new Option<bool>("--asid") { Description = "Set asid (CR3) on every entry (the original win7proc did not; its procstory.py cannot read text dumps with asid)" });
         root.SetAction(async (parse, ct) =>
         {
             if (!TryCreateInvocation(parse, out var invocation, out var error))
@@ -135,6 +136,7 @@ public static class AnalyzeCommand
             ExtractWritesDirectory = extract,
             ChunkSize = chunkSize ?? 0,
             FastCompression = parse.GetValue<bool>("--fast"),
+            WriteAsid = parse.GetValue<bool>("--asid"),
         });
         return true;
     }
