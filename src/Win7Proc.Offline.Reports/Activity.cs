@@ -340,14 +340,16 @@ public sealed class ActivityLog
         child.Parent = parent;
     }
 
-    /// <summary>After the last entry: processes whose creation was not seen get the parent their ppid names, when
-    /// that pid's instance was there first (a reused pid is no parent: create times must not contradict it).</summary>
+    /// <summary>After the last entry: processes whose creation was not seen get the parent their ppid names: the latest
+    /// instance of that pid not born after the child was first seen (a reused pid is no parent: create times must not
+    /// contradict it either).</summary>
     public void Complete()
     {
         foreach (var process in _processes)
         {
             if (process.Parent is not null || process.Birth is not null || process.Ppid is not uint ppid || ppid == process.Pid) continue;
-            var parent = _processes.Where(p => p.Pid == ppid && p.Instance <= process.FirstSeen
+            // Not one born after the child was first seen, nor one created after the child (its create time says so).
+            var parent = _processes.Where(p => p.Pid == ppid && p != process && (p.Birth ?? 0) <= process.FirstSeen
                     && !(p.CreateTime is { } pt && process.CreateTime is { } ct && pt > ct))
                 .OrderByDescending(p => p.Instance).FirstOrDefault();
             if (parent is not null) SetParent(process, parent);

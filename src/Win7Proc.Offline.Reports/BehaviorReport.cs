@@ -173,7 +173,7 @@ public sealed class BehaviorReport
             if (!byProcess.TryGetValue(e.Process, out var b) || !filter.KeepsEvent(e, paths)) continue;
             if (!e.Succeeded)
             {
-                var name = e.Status is uint s ? NtStatus.Describe(s) : "unknown";
+                var name = e.Status is uint s ? ProcmonNames.StatusName(s) : "unknown";
                 b.FailedCalls[name] = b.FailedCalls.GetValueOrDefault(name) + 1;
                 continue;
             }

@@ -143,9 +143,19 @@ public static class ProcmonNames
     {
         if (status is not uint s) return "";
         if (s_results.TryGetValue(s, out var word)) return word;
-        var name = NtStatus.Describe(s);
+        var name = StatusName(s);
         return name.StartsWith("STATUS_", StringComparison.Ordinal) ? name[7..].Replace('_', ' ') : name;
     }
+
+    /// <summary>The STATUS_ name of a status (the analyzer's table, and the few it lacks), else its hex value.</summary>
+    public static string StatusName(uint status) => status switch
+    {
+        0x8000000D => "STATUS_PARTIAL_COPY",
+        0xC0000005 => "STATUS_ACCESS_VIOLATION",
+        0xC000012D => "STATUS_COMMITMENT_LIMIT",
+        0xC0000041 => "STATUS_PORT_CONNECTION_REFUSED",
+        _ => NtStatus.Describe(status),
+    };
 
     public static string TypeName(uint type) => type switch
     {

@@ -99,11 +99,11 @@ public static class ReportJsonRenderer
         json.WriteString("module_path", paths.File(p.ImagePath ?? p.Name));
         json.WriteString("first_seen", report.Clock.IsoAt(p.Birth ?? p.FirstSeen));
         json.WriteStartObject("environ");
-        json.WriteString("CommandLine", p.CommandLine ?? "");
+        Nullable(json, "CommandLine", p.CommandLine); // null: a process already running when the recording began
         json.WriteEndObject();
         // --- ours ---
         json.WriteString("eprocess_name", p.Name);
-        json.WriteString("command_line", p.CommandLine ?? "");
+        Nullable(json, "command_line", p.CommandLine);
         Number(json, "instance_instr", p.Instance);
         if (p.Birth is ulong birth) Number(json, "birth_instr", birth); else json.WriteNull("birth_instr");
         if (p.Death is ulong death) Number(json, "death_instr", death); else json.WriteNull("death_instr");
@@ -186,7 +186,7 @@ public static class ReportJsonRenderer
         if (ParentPid(p) is uint parentId) json.WriteNumber("parent_id", parentId); else json.WriteNull("parent_id");
         json.WriteString("module_path", report.Paths.File(p.ImagePath ?? p.Name));
         json.WriteStartObject("environ");
-        json.WriteString("CommandLine", p.CommandLine ?? "");
+        Nullable(json, "CommandLine", p.CommandLine);
         json.WriteEndObject();
         Number(json, "instance_instr", p.Instance);
         json.WriteStartArray("children");

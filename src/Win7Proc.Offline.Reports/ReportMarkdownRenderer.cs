@@ -57,7 +57,7 @@ public static class ReportMarkdownRenderer
                 md.Append("\n| value | change |\n|---|---|\n");
                 foreach (var v in b.ValuesSet)
                     md.Append("| ").Append(Code(v.Key + "\\" + v.Name)).Append(" | set ")
-                        .Append(v.Type is uint t ? ProcmonNames.TypeName(t) : "?").Append(' ').Append(Cell(DataText(v.Data))).Append(" |\n");
+                        .Append(v.Type is uint t ? ProcmonNames.TypeName(t) : "?").Append(' ').Append(Code(DataText(v.Type, v.Data))).Append(" |\n");
                 foreach (var v in b.ValuesDeleted)
                     md.Append("| ").Append(Code(v.Key + "\\" + v.Name)).Append(" | deleted |\n");
             }
@@ -71,10 +71,10 @@ public static class ReportMarkdownRenderer
             }
             if (b.Ports.Count > 0)
             {
-                md.Append("\n| port | role | peer |\n|---|---|---|\n");
-                foreach (var port in b.Ports)
+                md.Append("\n| port | role | peer | calls |\n|---|---|---|---|\n");
+                foreach (var (port, count) in Grouped(b.Ports))
                     md.Append("| ").Append(Code(port.Name ?? "(unnamed)")).Append(" | ").Append(port.Role).Append(" | ")
-                        .Append(port.Peer is { } peer ? $"{Cell(peer.Name)} pid {peer.Pid}" : "").Append(" |\n");
+                        .Append(port.Peer is { } peer ? $"{Cell(peer.Name)} pid {peer.Pid}" : "").Append(" | ").Append(count).Append(" |\n");
             }
             if (b.Memory.Count > 0)
             {

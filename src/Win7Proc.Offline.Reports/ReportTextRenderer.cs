@@ -68,9 +68,10 @@ public static class ReportTextRenderer
                 foreach (var k in p.Keys) text.Append("    ").Append(KeyLine(k)).Append('\n');
                 foreach (var v in p.ValuesSet)
                     text.Append("    set value   ").Append(Printable.Of(v.Key)).Append(" : ").Append(Printable.Of(v.Name))
-                        .Append(" = ").Append(v.Type is uint t ? ProcmonNames.TypeName(t) : "?").Append(' ').Append(DataText(v.Data)).Append('\n');
-                foreach (var v in p.ValuesQueried)
-                    text.Append("    read value  ").Append(Printable.Of(v.Key)).Append(" : ").Append(Printable.Of(v.Name)).Append('\n');
+                        .Append(" = ").Append(v.Type is uint t ? ProcmonNames.TypeName(t) : "?").Append(' ').Append(DataText(v.Type, v.Data)).Append('\n');
+                foreach (var g in p.ValuesQueried.GroupBy(v => (v.Key, v.Name)))
+                    text.Append("    read value  ").Append(Printable.Of(g.Key.Key)).Append(" : ").Append(Printable.Of(g.Key.Name))
+                        .Append(g.Count() > 1 ? $" x{g.Count()}" : "").Append('\n');
                 foreach (var v in p.ValuesDeleted)
                     text.Append("    del value   ").Append(Printable.Of(v.Key)).Append(" : ").Append(Printable.Of(v.Name)).Append('\n');
             }
@@ -88,10 +89,11 @@ public static class ReportTextRenderer
             if (p.Ports.Count > 0)
             {
                 text.Append("  ports:\n");
-                foreach (var port in p.Ports)
+                foreach (var (port, count) in Grouped(p.Ports))
                 {
                     text.Append("    ").Append(port.Role.PadRight(9)).Append(' ').Append(Printable.Of(port.Name ?? "(unnamed)"));
                     if (port.Peer is { } peer) text.Append(" with ").Append(Label(peer));
+                    if (count > 1) text.Append(" x").Append(count);
                     text.Append('\n');
                 }
             }
@@ -116,6 +118,10 @@ public static class ReportTextRenderer
         }
         return text.ToString();
     }
+
+    /// <summary>Port uses with the same role, name and peer, once each with their count, in order of first use.</summary>
+    internal static IEnumerable<(PortUse Port, int Count)> Grouped(IEnumerable<PortUse> ports) =>
+        ports.GroupBy(p => (p.Role, p.Name, p.Peer)).Select(g => (g.First(), g.Count()));
 
     internal static IEnumerable<(ProcessBehavior Process, int Depth)> TreeOrder(BehaviorReport report)
     {
@@ -173,9 +179,11 @@ public static class ReportTextRenderer
         return $"key         {Printable.Of(k.Path)}  [{string.Join(", ", what)}]";
     }
 
-    internal static string DataText(object data) => data switch
+    /// <summary>Decoded value data: strings quoted, numbers in decimal and hex, bytes as hex digits.</summary>
+    internal static string DataText(uint? type, object data) => data switch
     {
-        string s => "\"" + Printable.Of(s) + "\"",
+        string s when type is 1 or 2 or 6 => "\"" + Printable.Of(s) + "\"",
+        string hex => hex.Length == 0 ? "(empty)" : hex,
         string[] parts => string.Join(", ", parts.Select(s => "\"" + Printable.Of(s) + "\"")),
         ulong n => $"{n} (0x{n:X})",
         _ => Printable.Of(data.ToString()),
