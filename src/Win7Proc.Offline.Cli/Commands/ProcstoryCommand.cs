@@ -142,6 +142,13 @@ public static class ProcstoryCommand
         }
     }
 
+    /// <summary>The input's folder and file name (<c>seed-story/trace.lz4</c>): enough to tell pages apart, no full path.</summary>
+    static string PageTitle(string input)
+    {
+        var folder = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(input)));
+        return string.IsNullOrEmpty(folder) ? Path.GetFileName(input) : $"{folder}/{Path.GetFileName(input)}";
+    }
+
     /// <summary>--html: reads every entry once (the story and the activity marks) and writes the page.</summary>
     static int WriteHtml(Settings settings, ProcessStoryOptions storyOptions, TextWriter stderr, CancellationToken ct)
     {
@@ -150,7 +157,7 @@ public static class ProcstoryCommand
         var warning = ReportInput.Read(settings.Input, entry => { builder.Add(entry); log.Add(entry); }, ct);
         log.Complete();
         var story = builder.Build();
-        var page = StoryHtmlRenderer.Render(story, StoryHtmlRenderer.MarksFrom(story, log), Path.GetFileName(settings.Input));
+        var page = StoryHtmlRenderer.Render(story, StoryHtmlRenderer.MarksFrom(story, log), PageTitle(settings.Input));
         try
         {
             File.WriteAllText(settings.Html!, page);
