@@ -66,6 +66,9 @@ public sealed class ActivityLog
     /// <summary>Bound on process instances (a hostile log cannot grow the table without end); beyond it, events of
     /// further processes are attributed to one "unknown" instance.</summary>
     public const int MaxProcesses = 1 << 16;
+    /// <summary>Bound on kept events (about 200 bytes each): a log with more keeps its first ones and says how many
+    /// it left out (<see cref="DroppedEvents"/>), rather than exhausting memory.</summary>
+    public const int MaxEvents = 10_000_000;
 
     readonly List<ReportProcess> _processes = new();
     readonly Dictionary<(uint Pid, ulong Instance), ReportProcess> _byKey = new();
@@ -75,6 +78,8 @@ public sealed class ActivityLog
 
     public IReadOnlyList<ReportProcess> Processes => _processes;
     public IReadOnlyList<ActivityEvent> Events => _events;
+    /// <summary>Events beyond <see cref="MaxEvents"/>, counted but not kept.</summary>
+    public long DroppedEvents { get; private set; }
     public ulong? TotalInstr { get; private set; }
     public ulong LastInstr { get; private set; }
     public ProcmonPaths Paths { get; } = new();
@@ -85,6 +90,9 @@ public sealed class ActivityLog
         var log = new ActivityLog();
         warning = ReportInput.Read(path, log.Add, ct);
         log.Complete();
+        if (log.DroppedEvents > 0)
+            warning = (warning is null ? "" : warning + "; ") + string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{path}: only the first {MaxEvents:N0} operations were kept ({log.DroppedEvents:N0} more left out)");
         return log;
     }
 
@@ -112,7 +120,11 @@ public sealed class ActivityLog
         {
             Instr = instr, Process = Resolve(actor, instr), Operation = op, Kind = kind, Tid = tid, Status = status,
         };
-        void Log(ActivityEvent ev) => _events.Add(ev);
+        void Log(ActivityEvent ev)
+        {
+            if (_events.Count < MaxEvents) _events.Add(ev);
+            else DroppedEvents++;
+        }
 
         if (e.NewPid is { } sighting) Resolve(sighting, instr);
         if ((e.NtCreateUserProcess ?? e.NtCreateProcessEx) is { } create)
