@@ -49,6 +49,8 @@ internal sealed class AnalysisEngine
     public IKernelObjects Objects { get; }
     public IGuestMemory Memory { get; }
     public HandleCache Handles { get; } = new();
+    /// <summary>Files opened with FILE_DELETE_ON_CLOSE, until their last close (FileHandlers).</summary>
+    public DeleteOnCloseFiles DeleteOnClose { get; } = new();
     public DosDeviceMap DosDevices { get; } = new();
     public WriteExtractor? Extractor { get; }
     public int DataCap { get; private set; } = DefaultDataCap;

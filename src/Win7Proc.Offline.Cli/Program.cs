@@ -35,6 +35,8 @@ public static class Program
         AnalyzeCommand.Configure(root);
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(ProcstoryCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         var help = root.Options.OfType<HelpOption>().Single();

@@ -27,7 +27,7 @@ namespace Win7Proc.Offline.Pandalog;
 /// <c> nt_open_file </c>+file fragment, <c> nt_create_process_ex </c>like nt_create_user_process,
 /// <c> nt_open_process (process, proc, P, N)(process, target, P, N)</c>, <c> nt_alpc_create_port </c>/
 /// <c> nt_alpc_connect_port </c>like nt_create_port, <c> nt_alpc_accept_connect_port </c>/
-/// <c> nt_alpc_send_wait_receive_port </c>like the local-port calls;</item>
+/// <c> nt_alpc_send_wait_receive_port </c>like the local-port calls, <c> file_disposition </c>like the file calls;</item>
 /// <item>then, if any other field is set, <c> |</c> followed by one <c> path=value</c> per field the fragments do not
 /// show (additions, and the few original fields the old dumper never printed such as LocalPort.proc/id), in
 /// field-number order, path = field names from LogEntry joined by dots (<c>nt_create_file.proc.ppid=4</c>). Values:
@@ -125,6 +125,14 @@ public static class PlogTextFormatter
         PortInit(sb, " nt_alpc_connect_port ", entry.NtAlpcConnectPort);
         Port(sb, " nt_alpc_accept_connect_port ", entry.NtAlpcAcceptConnectPort);
         Port(sb, " nt_alpc_send_wait_receive_port ", entry.NtAlpcSendWaitReceivePort);
+        if (entry.FileDisposition is { } fd)
+        {
+            // Like the file calls' fragment; delete_file and cause follow in the " |" tail.
+            sb.Append(" file_disposition ");
+            Process(sb, "", fd.Proc);
+            sb.Append("(filename,"); Text(sb, fd.Filename); sb.Append(')');
+            sb.Append("(handle,").Append((int)fd.Handle).Append(')');
+        }
 
         // --- additions: every field the fragments above do not show ---
         int mark = sb.Length;
@@ -248,7 +256,7 @@ public static class PlogTextFormatter
         [Schema.LogEntry.Descriptor] = new()
         {
             1, 2, 3, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 40, 41, 42, 43, 44,
-            45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 60, 61, 62, 65, 78, 79, 80, 81, 82, 83, 84,
+            45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 60, 61, 62, 65, 78, 79, 80, 81, 82, 83, 84, 96,
         },
         [Schema.Process.Descriptor] = new() { 1, 2 },
         [NtCreateUserProcess.Descriptor] = new() { 1, 2, 3 },
@@ -264,6 +272,7 @@ public static class PlogTextFormatter
         [LocalPortInit.Descriptor] = new() { 2, 3 },
         [VirtualMemory.Descriptor] = new() { 1, 2 },
         [ProcessAccess.Descriptor] = new() { 1, 2 },
+        [FileDisposition.Descriptor] = new() { 1, 2, 3 },
     };
 
     // Numbers that read best in hex: NTSTATUS, guest addresses, kernel object ids, access masks.
@@ -292,6 +301,9 @@ public static class PlogTextFormatter
                 case bool b: sb.Append(b ? "true" : "false"); break;
                 case uint u when s_hexFields.Contains(field.Name): sb.Append("0x").Append(u.ToString("x", CultureInfo.InvariantCulture)); break;
                 case ulong ul when s_hexFields.Contains(field.Name): sb.Append("0x").Append(ul.ToString("x", CultureInfo.InvariantCulture)); break;
+                case Enum e when field.FieldType == FieldType.Enum:
+                    // The proto name (SET_DISPOSITION), as PANDA's readers print it, not the C# member name.
+                    sb.Append(field.EnumType.FindValueByNumber(Convert.ToInt32(e, CultureInfo.InvariantCulture))?.Name ?? e.ToString()); break;
                 case IFormattable f: sb.Append(f.ToString(null, CultureInfo.InvariantCulture)); break;
                 default: sb.Append(value); break;
             }

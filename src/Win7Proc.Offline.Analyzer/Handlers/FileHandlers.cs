@@ -12,16 +12,23 @@ internal static class FileHandlers
 {
     /// <summary>FileRenameInformation (FILE_INFORMATION_CLASS, MS ne-wdm-_file_information_class).</summary>
     public const uint FileRenameInformationClass = 10;
+    /// <summary>FileDispositionInformation: FILE_DISPOSITION_INFORMATION { BOOLEAN DeleteFile; } (MS ntddk). DeleteFileW
+    /// opens the file and sets this; the file goes when its last handle is closed.</summary>
+    public const uint FileDispositionInformationClass = 13;
+    /// <summary>FILE_DELETE_ON_CLOSE in NtCreateFile's CreateOptions / NtOpenFile's OpenOptions (MS wdm.h).</summary>
+    public const uint FileDeleteOnClose = 0x1000;
 
     public static IEnumerable<SyscallHandler> All() =>
     [
         // NtCreateFile(FileHandle*, DesiredAccess, ObjectAttributes*, IoStatusBlock*, AllocationSize*, FileAttributes,
         //   ShareAccess, CreateDisposition, CreateOptions, EaBuffer, EaLength)
         SyscallHandler.Create("NtCreateFile", SyscallFamily.Files, RequestedName,
-            (call, requested) => LogOpen(call, requested, "nt_create_file", createDisposition: call.Arg(7), (e, m) => e.NtCreateFile = m)),
+            (call, requested) => LogOpen(call, requested, "nt_create_file", createDisposition: call.Arg(7), options: call.Arg(8),
+                (e, m) => e.NtCreateFile = m)),
         // NtOpenFile(FileHandle*, DesiredAccess, ObjectAttributes*, IoStatusBlock*, ShareAccess, OpenOptions)
         SyscallHandler.Create("NtOpenFile", SyscallFamily.Files, RequestedName,
-            (call, requested) => LogOpen(call, requested, "nt_open_file", createDisposition: null, (e, m) => e.NtOpenFile = m)),
+            (call, requested) => LogOpen(call, requested, "nt_open_file", createDisposition: null, options: call.Arg(5),
+                (e, m) => e.NtOpenFile = m)),
         // NtReadFile / NtWriteFile(FileHandle, Event, ApcRoutine, ApcContext, IoStatusBlock*, Buffer*, Length, ByteOffset*, Key*)
         SyscallHandler.Create("NtReadFile", SyscallFamily.Files, call => ReadTransferInputs(call, withData: false),
             (call, inputs) => LogTransfer(call, inputs, "nt_read_file", (e, m) => e.NtReadFile = m)),
@@ -34,18 +41,20 @@ internal static class FileHandlers
             {
                 Proc = call.Caller, Filename = requested.Name ?? ProcessTracker.UnknownName, Handle = 0,
             })),
-        // NtSetInformationFile(FileHandle, IoStatusBlock*, FileInformation*, Length, FileInformationClass): renames only.
-        SyscallHandler.Create("NtSetInformationFile", SyscallFamily.Files, ReadRenameInputs, LogRename),
+        // NtSetInformationFile(FileHandle, IoStatusBlock*, FileInformation*, Length, FileInformationClass): renames and
+        // delete dispositions; other classes (position, times, ...) are not logged.
+        SyscallHandler.Create("NtSetInformationFile", SyscallFamily.Files, ReadSetInformationInputs, LogSetInformation),
     ];
 
     sealed record Requested(string? Name);
     sealed record TransferInputs(string? FileName, ulong? ByteOffset, byte[] Data);
     sealed record RenameInputs(bool IsRename, string? OldName, string? NewName);
+    sealed record DispositionInputs(string? FileName, bool? DeleteFile);
 
     static Requested RequestedName(SyscallCall call) =>
         new(call.FullObjectName(call.ReadObjectAttributes(call.Arg(2))));
 
-    static void LogOpen(SyscallCall call, Requested requested, string kind, uint? createDisposition,
+    static void LogOpen(SyscallCall call, Requested requested, string kind, uint? createDisposition, uint options,
         Action<LogEntry, ProcessFile> set)
     {
         uint handle = 0;
@@ -55,6 +64,8 @@ internal static class FileHandlers
             handle = opened;
             name = call.HandleObjectName(opened); // the kernel's full name, with the device
             call.Engine.DosDevices.Learn(requested.Name, name);
+            if ((options & FileDeleteOnClose) != 0 && call.ResolveHandle(opened) is { Type: Win7ObjectType.File } entry)
+                call.Engine.DeleteOnClose.Mark(entry.Body, name ?? requested.Name);
         }
         name ??= requested.Name;
         var message = new ProcessFile { Proc = call.Caller, Filename = name ?? ProcessTracker.UnknownName, Handle = handle };
@@ -93,6 +104,56 @@ internal static class FileHandlers
         call.Emit(kind, e => set(e, message));
     }
 
+    static object ReadSetInformationInputs(SyscallCall call)
+    {
+        if (call.Arg(4) != FileDispositionInformationClass) return ReadRenameInputs(call);
+        bool? deleteFile = call.Arg(3) == 0 ? null : call.ReadBytes(call.Arg(2), 1, 1) is [var b] ? b != 0 : null;
+        return new DispositionInputs(call.HandleObjectName(call.Arg(0)), deleteFile);
+    }
+
+    static void LogSetInformation(SyscallCall call, object inputs)
+    {
+        if (inputs is RenameInputs rename) LogRename(call, rename);
+        else if (inputs is DispositionInputs disposition) LogDisposition(call, disposition);
+    }
+
+    static void LogDisposition(SyscallCall call, DispositionInputs inputs)
+    {
+        var message = new FileDisposition
+        {
+            Proc = call.Caller, Filename = inputs.FileName ?? ProcessTracker.UnknownName, Handle = call.Arg(0),
+            Cause = FileDisposition.Types.Cause.SetDisposition,
+        };
+        if (inputs.DeleteFile is bool delete) message.DeleteFile = delete;
+        call.Emit("file_disposition", e => e.FileDisposition = message);
+    }
+
+    /// <summary>NtClose, at enter: is this the last handle of a file opened with FILE_DELETE_ON_CLOSE? Then the file
+    /// goes with this close (OBJECT_HEADER.HandleCount is still 1 while the handle is being closed). Null otherwise.</summary>
+    public static object? DeleteOnCloseAtClose(SyscallCall call)
+    {
+        var marked = call.Engine.DeleteOnClose;
+        if (marked.Count == 0) return null;
+        if (call.ResolveHandle(call.Arg(0)) is not { Type: Win7ObjectType.File } entry || !marked.Contains(entry.Body)) return null;
+        // An unreadable count is taken as the last close (counted as a miss): the mark was real, the deletion is likely.
+        if (call.ReadU32(entry.ObjectHeader + Win7Layout.ObjectHeaderHandleCount) is uint handles && handles > 1) return null;
+        return new DeleteOnCloseClose(entry.Body, call.NameOf(entry) ?? marked.NameOf(entry.Body));
+    }
+
+    /// <summary>NtClose, at return: logs the deletion <see cref="DeleteOnCloseAtClose"/> found, if the close succeeded.</summary>
+    public static void LogDeleteOnClose(SyscallCall call, object? state)
+    {
+        if (state is not DeleteOnCloseClose closing || !call.Succeeded) return;
+        call.Engine.DeleteOnClose.Forget(closing.Body);
+        call.Emit("file_disposition", e => e.FileDisposition = new FileDisposition
+        {
+            Proc = call.Caller, Filename = closing.Name ?? ProcessTracker.UnknownName, Handle = call.Arg(0),
+            DeleteFile = true, Cause = FileDisposition.Types.Cause.DeleteOnClose,
+        });
+    }
+
+    sealed record DeleteOnCloseClose(uint Body, string? Name);
+
     static RenameInputs ReadRenameInputs(SyscallCall call)
     {
         if (call.Arg(4) != FileRenameInformationClass) return new RenameInputs(false, null, null);
@@ -125,4 +186,24 @@ internal static class FileHandlers
             Handle = call.Arg(0),
         });
     }
+}
+
+/// <summary>FILE_OBJECTs opened with FILE_DELETE_ON_CLOSE whose last handle has not been closed yet, by object body.
+/// Bounded: beyond <see cref="MaxEntries"/> new marks are dropped (a guest cannot grow it without end).</summary>
+internal sealed class DeleteOnCloseFiles
+{
+    public const int MaxEntries = 1 << 16;
+
+    readonly Dictionary<uint, string?> _names = new();
+
+    public int Count => _names.Count;
+
+    public void Mark(uint fileObject, string? name)
+    {
+        if (_names.Count < MaxEntries || _names.ContainsKey(fileObject)) _names[fileObject] = name;
+    }
+
+    public bool Contains(uint fileObject) => _names.ContainsKey(fileObject);
+    public string? NameOf(uint fileObject) => _names.GetValueOrDefault(fileObject);
+    public void Forget(uint fileObject) => _names.Remove(fileObject);
 }

@@ -35,11 +35,18 @@ internal static class HandleLifetime
     public static IEnumerable<SyscallHandler> All() =>
     [
         // NtClose(Handle)
-        SyscallHandler.AtReturnOnly("NtClose", SyscallFamily.Processes, call =>
+        // It also ends files opened with FILE_DELETE_ON_CLOSE (FileHandlers: the deletion is logged at the last close).
+        new SyscallHandler
         {
-            // Only a successful close frees the value (a protected handle survives a failed close).
-            if (call.Succeeded) call.Engine.Handles.Forget(call.Cr3, call.Arg(0));
-        }),
+            SyscallName = "NtClose", Family = SyscallFamily.Processes,
+            AtEnter = FileHandlers.DeleteOnCloseAtClose,
+            AtReturn = (call, state) =>
+            {
+                FileHandlers.LogDeleteOnClose(call, state);
+                // Only a successful close frees the value (a protected handle survives a failed close).
+                if (call.Succeeded) call.Engine.Handles.Forget(call.Cr3, call.Arg(0));
+            },
+        },
         // NtDuplicateObject(SourceProcessHandle, SourceHandle, TargetProcessHandle, TargetHandle*, DesiredAccess,
         //                   HandleAttributes, Options)
         SyscallHandler.Create("NtDuplicateObject", SyscallFamily.Processes,

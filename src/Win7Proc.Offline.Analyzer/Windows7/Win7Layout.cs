@@ -63,6 +63,7 @@ public static class Win7Layout
     public const uint AllAccess = 0x1FFFFF;
 
     // ---- Object header (layouts §3; V2, ND, OSI, PWold, V3) ----
+    public const uint ObjectHeaderHandleCount = 0x4;
     public const uint ObjectHeaderTypeIndex = 0xc;
     public const uint ObjectHeaderInfoMask = 0xe;
     public const uint ObjectHeaderBody = 0x18;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Win7Proc.Offline.Procstory;
+using Win7Proc.Offline.Reports;
 
 namespace Win7Proc.Offline.Cli.Commands;
 
@@ -7,7 +8,7 @@ namespace Win7Proc.Offline.Cli.Commands;
 /// or directly from a trace (see docs/procstory.md).</summary>
 public static class ProcstoryCommand
 {
-    public sealed record Settings(string Input, int Width, bool Long, bool Json, bool Follow, bool LinkByPpid = false);
+    public sealed record Settings(string Input, int Width, bool Long, bool Json, bool Follow, bool LinkByPpid = false, string? Html = null);
 
     public static Command Create()
     {
@@ -32,6 +33,12 @@ public static class ProcstoryCommand
             Description = "Re-read every second while the input is still being written, and show the story as it grows, until its end",
         };
 
+        var html = new Option<string?>("--html")
+        {
+            Description = "Write the timeline as one self-contained HTML page to FILE (lanes, births, deaths, activity marks, zoom, search)",
+            HelpName = "FILE",
+        };
+
         var command = new Command("procstory", "Process births and deaths as a tree and an ASCII chart (the original procstory.py)");
         command.Arguments.Add(input);
         command.Options.Add(width);
@@ -39,6 +46,7 @@ public static class ProcstoryCommand
         command.Options.Add(format);
         command.Options.Add(byPpid);
         command.Options.Add(follow);
+        command.Options.Add(html);
         command.SetAction((parse, ct) =>
         {
             var chartWidth = parse.GetValue(width);
@@ -59,7 +67,7 @@ public static class ProcstoryCommand
                 return Task.FromResult(ExitCodes.UsageError);
             }
             var settings = new Settings(parse.GetValue(input)!, chartWidth, parse.GetValue(longNames), json.Value, parse.GetValue(follow),
-                parse.GetValue(byPpid));
+                parse.GetValue(byPpid), parse.GetValue(html));
             return Task.FromResult(Run(settings, Console.Out, Console.Error, isTerminal: !Console.IsOutputRedirected, ct));
         });
         return command;
@@ -81,6 +89,7 @@ public static class ProcstoryCommand
         }
         try
         {
+            if (settings.Html is not null) return WriteHtml(settings, storyOptions, stderr, ct);
             StorySnapshot snapshot;
             if (settings.Follow)
             {
@@ -116,6 +125,11 @@ public static class ProcstoryCommand
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.IoError;
         }
+        catch (ReportInputException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
         catch (StoryInputException e)
         {
             stderr.WriteLine($"error: {e.Message}");
@@ -126,5 +140,35 @@ public static class ProcstoryCommand
             stderr.WriteLine($"error: cannot read {settings.Input}: {e.Message}");
             return ExitCodes.IoError;
         }
+    }
+
+    /// <summary>The input's folder and file name (<c>seed-story/trace.lz4</c>): enough to tell pages apart, no full path.</summary>
+    static string PageTitle(string input)
+    {
+        var folder = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(input)));
+        return string.IsNullOrEmpty(folder) ? Path.GetFileName(input) : $"{folder}/{Path.GetFileName(input)}";
+    }
+
+    /// <summary>--html: reads every entry once (the story and the activity marks) and writes the page.</summary>
+    static int WriteHtml(Settings settings, ProcessStoryOptions storyOptions, TextWriter stderr, CancellationToken ct)
+    {
+        var builder = new ProcessStoryBuilder(storyOptions);
+        var log = new ActivityLog();
+        var warning = ReportInput.Read(settings.Input, entry => { builder.Add(entry); log.Add(entry); }, ct);
+        log.Complete();
+        var story = builder.Build();
+        var page = StoryHtmlRenderer.Render(story, StoryHtmlRenderer.MarksFrom(story, log), PageTitle(settings.Input));
+        try
+        {
+            File.WriteAllText(settings.Html!, page);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: cannot write {settings.Html}: {e.Message}");
+            return ExitCodes.IoError;
+        }
+        if (warning is null) return ExitCodes.Success;
+        stderr.WriteLine($"warning: {warning}");
+        return ExitCodes.PartialInput;
     }
 }

@@ -81,7 +81,7 @@ internal static class CallFamilies
     public static PreparedCall Prepare(CallContext ctx) => ctx.Event.Op switch
     {
         "create_process" or "terminate_process" or "open_process" => ProcessCalls.Prepare(ctx),
-        "create_file" or "open_file" or "read_file" or "write_file" or "delete_file" or "rename_file" => FileCalls.Prepare(ctx),
+        "create_file" or "open_file" or "read_file" or "write_file" or "delete_file" or "rename_file" or "set_disposition_file" => FileCalls.Prepare(ctx),
         "create_key" or "open_key" or "open_key_ex" or "create_key_transacted" or "open_key_transacted" or "delete_key"
             or "query_key" or "query_value_key" or "delete_value_key" or "enumerate_key" or "enumerate_value_key"
             or "set_value_key" => RegistryCalls.Prepare(ctx),

@@ -3,11 +3,17 @@ using Win7Proc.Offline.Simulator.Guest;
 
 namespace Win7Proc.Offline.Simulator.Calls;
 
-/// <summary>NtCreateFile, NtOpenFile, NtReadFile, NtWriteFile, NtDeleteFile, NtSetInformationFile (rename).</summary>
+/// <summary>NtCreateFile, NtOpenFile (optionally FILE_DELETE_ON_CLOSE), NtReadFile, NtWriteFile, NtDeleteFile,
+/// NtSetInformationFile (rename; delete disposition, as DeleteFileW does it).</summary>
 internal static class FileCalls
 {
     const uint FileGenericWrite = 0x40110080, FileGenericRead = 0x80100080;
     const uint FileInformationCreated = 2, FileInformationOpened = 1;
+    /// <summary>FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE, what Win32's CreateFileW passes; FILE_DELETE_ON_CLOSE
+    /// (MS wdm.h) is added for <c>"delete_on_close": true</c>.</summary>
+    const uint DefaultOptions = 0x60, FileDeleteOnClose = 0x1000;
+    /// <summary>DELETE access, which a disposition needs (DeleteFileW opens with DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES).</summary>
+    const uint DeleteAccess = 0x00010000;
 
     public static PreparedCall Prepare(CallContext c) => c.Event.Op switch
     {
@@ -16,6 +22,7 @@ internal static class FileCalls
         "read_file" => ReadOrWrite(c, write: false),
         "write_file" => ReadOrWrite(c, write: true),
         "delete_file" => Delete(c),
+        "set_disposition_file" => SetDisposition(c),
         _ => Rename(c),
     };
 
@@ -29,15 +36,18 @@ internal static class FileCalls
         var slot = f.Local(4);
         var oa = f.ObjectAttributes(c.OptHandleValue("root"), path);
         var iosb = f.Local(UserStructs.IoStatusBlockSize);
-        if (create) f.SetArgs(slot, FileGenericWrite, oa, iosb, 0, 0x80, 3, 5 /* OVERWRITE_IF */, 0x60, 0, 0);
-        else f.SetArgs(slot, FileGenericRead, oa, iosb, 7, 0x60);
+        bool deleteOnClose = e.OptBool("delete_on_close") ?? false;
+        uint options = deleteOnClose ? DefaultOptions | FileDeleteOnClose : DefaultOptions;
+        uint access = deleteOnClose ? FileGenericWrite | DeleteAccess : create ? FileGenericWrite : FileGenericRead;
+        if (create) f.SetArgs(slot, access, oa, iosb, 0, 0x80, 3, 5 /* OVERWRITE_IF */, options, 0, 0);
+        else f.SetArgs(slot, access, oa, iosb, 7, options);
         return new PreparedCall
         {
             Frame = f,
             OnSuccess = () =>
             {
                 var file = c.Sim.Files.Open(path, root);
-                f.WriteU32(slot, c.AddHandle(file, create ? FileGenericWrite : FileGenericRead));
+                f.WriteU32(slot, c.AddHandle(file, access));
                 f.WriteU32(iosb, 0);
                 f.WriteU32(iosb + 4, create ? FileInformationCreated : FileInformationOpened);
             },
@@ -74,6 +84,20 @@ internal static class FileCalls
         var f = c.Frame("NtDeleteFile");
         f.SetArgs(f.ObjectAttributes(c.OptHandleValue("root"), path));
         return new PreparedCall { Frame = f };
+    }
+
+    /// <summary>NtSetInformationFile(handle, iosb, &amp;FILE_DISPOSITION_INFORMATION { DeleteFile }, 1,
+    /// FileDispositionInformation): the file goes when its last handle is closed (files are not tracked: the
+    /// simulated guest only records the call).</summary>
+    static PreparedCall SetDisposition(CallContext c)
+    {
+        c.Object<FileObjectModel>("handle");
+        bool delete = c.Event.OptBool("delete") ?? true;
+        var f = c.Frame("NtSetInformationFile");
+        var iosb = f.Local(UserStructs.IoStatusBlockSize);
+        var buffer = f.HeapBytes([delete ? (byte)1 : (byte)0]);
+        f.SetArgs(c.HandleValue("handle"), iosb, buffer, 1, UserStructs.FileDispositionInformationClass);
+        return new PreparedCall { Frame = f, OnSuccess = () => f.WriteU32(iosb, 0) };
     }
 
     static PreparedCall Rename(CallContext c)

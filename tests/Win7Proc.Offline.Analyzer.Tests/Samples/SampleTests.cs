@@ -53,6 +53,7 @@ public class SampleTests
         ProcessFile? file = e.NtCreateFile ?? e.NtOpenFile ?? e.NtReadFile ?? e.NtWriteFile ?? e.NtDeleteFile;
         if (file is not null) return (file.Filename, null, null, e);
         if (e.NtSetInformationFile is { } rename) return (rename.OrigFilename, rename.NewFilename, null, e);
+        if (e.FileDisposition is { } disposition) return (disposition.Filename, null, null, e);
         ProcessKey? key = e.NtCreateKey ?? e.NtOpenKey ?? e.NtOpenKeyEx ?? e.NtCreateKeyTransacted ?? e.NtOpenKeyTransacted
             ?? e.NtOpenKeyTransactedEx ?? e.NtDeleteKey ?? e.NtQueryKey;
         if (key is not null) return (key.Keyname, null, null, e);

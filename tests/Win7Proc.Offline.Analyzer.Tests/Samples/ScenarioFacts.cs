@@ -37,6 +37,8 @@ sealed class ScenarioFacts
     // What a handle alias designates: an object name or a process.
     readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
     readonly Dictionary<string, uint> _processes = new(StringComparer.Ordinal);
+    // File handles opened with FILE_DELETE_ON_CLOSE: their close deletes the file (one handle per alias here).
+    readonly HashSet<string> _deleteOnClose = new(StringComparer.Ordinal);
 
     static readonly Dictionary<string, string> KindByOp = new()
     {
@@ -44,6 +46,7 @@ sealed class ScenarioFacts
         ["open_process"] = "nt_open_process",
         ["create_file"] = "nt_create_file", ["open_file"] = "nt_open_file", ["read_file"] = "nt_read_file",
         ["write_file"] = "nt_write_file", ["delete_file"] = "nt_delete_file", ["rename_file"] = "nt_set_information_file",
+        ["set_disposition_file"] = "file_disposition",
         ["create_key"] = "nt_create_key", ["open_key"] = "nt_open_key", ["open_key_ex"] = "nt_open_key_ex",
         ["create_key_transacted"] = "nt_create_key_transacted", ["open_key_transacted"] = "nt_open_key_transacted",
         ["delete_key"] = "nt_delete_key", ["query_key"] = "nt_query_key", ["query_value_key"] = "nt_query_value_key",
@@ -169,6 +172,8 @@ sealed class ScenarioFacts
             case "create_file" or "open_file" or "create_key" or "open_key" or "open_key_ex" or "create_key_transacted" or "open_key_transacted":
                 var name = Resolve(e, "path");
                 if (alias is not null && ok) _names[alias] = name;
+                if (alias is not null && ok && e.TryGetProperty("delete_on_close", out var doc) && doc.ValueKind == JsonValueKind.True)
+                    _deleteOnClose.Add(alias);
                 fact = new(instr, pid, KindByOp[op], ok, Name: name);
                 break;
             case "delete_file":
@@ -211,6 +216,12 @@ sealed class ScenarioFacts
                 break;
             case "read_virtual_memory" or "write_virtual_memory":
                 fact = new(instr, pid, KindByOp[op], ok, TargetPid: ProcessOf(e, "process", pid));
+                break;
+            case "set_disposition_file":
+                fact = new(instr, pid, KindByOp[op], ok, Name: _names[Text(e, "handle")!]);
+                break;
+            case "close" when ok && _deleteOnClose.Remove(Text(e, "handle")!):
+                fact = new(instr, pid, "file_disposition", ok, Name: _names[Text(e, "handle")!]);
                 break;
             case "switch" or "syscall" or "close":
                 break;
