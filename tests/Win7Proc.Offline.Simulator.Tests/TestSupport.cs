@@ -5,13 +5,15 @@ namespace Win7Proc.Offline.Simulator.Tests;
 /// <summary>What the simulated CPU did, with a hook to inspect guest memory at each moment.</summary>
 internal sealed class RecordingSink : ISyscallSink
 {
-    public sealed record Item(string Kind, CpuState Cpu, uint OldCr3 = 0, uint NewCr3 = 0, uint CallNo = 0);
+    public sealed record Item(string Kind, CpuState Cpu, uint OldCr3 = 0, uint NewCr3 = 0, uint CallNo = 0, uint ReturnAddress = 0);
     public List<Item> Items { get; } = new();
     public Action<Item>? OnItem { get; init; }
 
-    public void SyscallEnter(in CpuState cpu) => Add(new Item("enter", cpu, CallNo: cpu.Eax));
+    public void SyscallEnter(in CpuState cpu, uint returnAddress) => Add(new Item("enter", cpu, CallNo: cpu.Eax, ReturnAddress: returnAddress));
     public void SyscallReturn(in CpuState cpu, uint callNo) => Add(new Item("return", cpu, CallNo: callNo));
     public void ContextSwitch(in CpuState cpu, uint oldCr3, uint newCr3) => Add(new Item("switch", cpu, oldCr3, newCr3));
+    /// <summary>Thread switches inside one process are kept apart ("thread") so format-1 expectations stay as they were.</summary>
+    public void ThreadSwitch(in CpuState cpu) => Add(new Item("thread", cpu, cpu.Cr3, cpu.Cr3));
     void Add(Item item) { Items.Add(item); OnItem?.Invoke(item); }
 }
 
