@@ -23,6 +23,10 @@ internal static class Scenarios
     public static string Json(string processes, string events, ulong total = 1_000_000_000) =>
         $$"""{ "format": 1, "name": "test", "total_instr": {{total}}, "processes": {{processes}}, "events": {{events}} }""";
 
+    /// <summary>The same in format 2; <paramref name="top"/> adds top-level fields (with a trailing comma).</summary>
+    public static string Json2(string processes, string events, string top = "", ulong total = 1_000_000_000) =>
+        $$"""{ "format": 2, {{top}} "name": "test", "total_instr": {{total}}, "processes": {{processes}}, "events": {{events}} }""";
+
     public const string Explorer =
         """{ "pid": 1232, "ppid": 1196, "image": "C:\\Windows\\explorer.exe", "cmdline": "C:\\Windows\\Explorer.EXE", "handles": [ { "as": "hkcu", "key": "\\REGISTRY\\USER\\S-1-5-21-1-1000" } ] }""";
 
