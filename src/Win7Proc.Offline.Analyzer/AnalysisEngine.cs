@@ -72,7 +72,7 @@ internal sealed class AnalysisEngine
     public long LostEnters { get; private set; }
     /// <summary>Return records with capture bit 2: the recorder inferred the call's end without seeing its return.</summary>
     public long ReturnsInferred { get; private set; }
-    /// <summary>Return records with capture bit 3: seen only by the recorder's own return hook (syscalls2 lost them).</summary>
+    /// <summary>Return records with capture bit 3: recorded from the recorder's own return hook, not syscalls2.</summary>
     public long ReturnsByHook { get; private set; }
     /// <summary>Entries written with their status unset because the call's return was not seen.</summary>
     public long EntriesWithUnknownStatus { get; private set; }
@@ -158,17 +158,16 @@ internal sealed class AnalysisEngine
         LostEnters += older.Count;
     }
 
-    /// <summary>Capture bits of FORMAT.md 2.0 (SYSCALL): the return was not seen (the recorder inferred the call's
-    /// end; eax meaningless), and the return was seen only by the recorder's own hook.</summary>
-    const byte CaptureReturnNotSeen = 4, CaptureReturnByHook = 8;
+    /// <summary>Capture bit 2 of FORMAT.md 2.0 (SYSCALL): the return was not seen, the status is unknown.</summary>
+    const byte CaptureReturnNotSeen = 4;
 
     void OnReturn(SyscallRecord record)
     {
         var name = _table.NameOf(record.CallNo);
         var handler = _handlers.For(record.CallNo);
-        bool notSeen = (record.Capture & CaptureReturnNotSeen) != 0;
+        bool notSeen = record.ReturnNotSeen;
         if (notSeen) ReturnsInferred++;
-        if ((record.Capture & CaptureReturnByHook) != 0) ReturnsByHook++;
+        if (record.ReturnByHook) ReturnsByHook++;
         PendingCall? pending = null;
         if (record.UnmatchedReturn || !_pending.Remove((record.Cr3, record.Thread, record.EnterInstr), out pending))
             UnmatchedReturns++;

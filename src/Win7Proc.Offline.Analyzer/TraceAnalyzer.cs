@@ -63,7 +63,7 @@ public static class TraceAnalyzer
             }
         }
         ct.ThrowIfCancellationRequested();
-        engine.Finish(end?.TotalInstr);
+        engine.Finish(end?.KnownTotalInstr);   // unknown (a real PANDA replay): the last instruction seen
         progress?.Report(new AnalysisProgress(reader.BytesRead, reader.Length, records, engine.EntriesWritten));
         return new AnalysisReport
         {
@@ -84,7 +84,7 @@ public static class TraceAnalyzer
             MissingPageReads = memory.MissingPageReads,
             MissingPageReadsByCallKind = new Dictionary<string, long>(engine.MissingPagesByCall),
             Truncation = reader.Truncation,
-            TotalInstr = end?.TotalInstr ?? engine.LastInstr,
+            TotalInstr = end?.KnownTotalInstr ?? engine.LastInstr,
             EndReason = end?.Reason,
             HandlerErrors = engine.HandlerErrors,
             FirstHandlerError = engine.FirstHandlerError,

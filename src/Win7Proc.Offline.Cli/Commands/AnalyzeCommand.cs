@@ -201,7 +201,7 @@ public static class AnalyzeCommand
         // Calls not seen whole: each count says which half is missing (README "Lost and unpaired calls").
         stderr.WriteLine($"calls not seen whole: {report.ReturnsInferred + report.EntersWithoutReturn} returns not seen "
             + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned), "
-            + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns seen only by the recorder's hook; "
+            + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
             + $"{report.EntriesWithUnknownStatus} entries with status unknown");
         if (report.HandlerErrors > 0)
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
