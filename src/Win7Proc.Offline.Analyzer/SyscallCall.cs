@@ -106,6 +106,9 @@ internal sealed class SyscallCall
         if (va == 0) return null;
         var attributes = Objects.ReadObjectAttributes(Cr3, va);
         if (attributes is null) Miss();
+        // A name pointer whose string cannot be read (a paged-out buffer) is a miss too: the name stays unknown.
+        else if (attributes.ObjectName is null && Memory.TryReadU32(Cr3, va + Win7Layout.ObjectAttributesObjectName, out var name) && name != 0)
+            Miss();
         return attributes;
     }
 
