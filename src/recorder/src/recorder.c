@@ -663,6 +663,10 @@ void w7rec_get_stats(const w7rec *r, w7rec_stats *out) {
     memset(out, 0, sizeof *out);
     if (!r) return;
     *out = r->stats;
+    if (r->held.active) { /* a hook return not yet written: it will be, with bit 3, unless syscalls2 reports it */
+        out->syscall_records++;
+        out->returns_by_hook++;
+    }
     out->page_records = r->writer.page_records;
     out->bytes_uncompressed = r->writer.bytes_uncompressed;
     out->bytes_written = r->writer.bytes_written;
