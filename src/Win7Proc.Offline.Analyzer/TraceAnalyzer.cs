@@ -44,12 +44,12 @@ public static class TraceAnalyzer
                     break;
                 case SyscallRecord syscall:
                     syscalls++;
-                    memory.Apply(syscall.Pages);
+                    memory.Apply(syscall);
                     engine.OnSyscall(syscall);
                     break;
                 case ContextSwitchRecord contextSwitch:
                     switches++;
-                    memory.Apply(contextSwitch.Pages);
+                    memory.Apply(contextSwitch);
                     engine.OnContextSwitch(contextSwitch);
                     break;
                 case TraceEnd traceEnd:

@@ -64,5 +64,9 @@ public sealed record TraceReaderOptions
     /// <summary>Stops following (and any wait); the reader then ends cleanly with a <see cref="TruncationKind.Cancelled"/> truncation.</summary>
     public CancellationToken CancellationToken { get; init; }
 
+    /// <summary>Decode the following LZ4 frames on a second thread while records are parsed (not in follow mode).
+    /// Same records, offsets and errors as without; false = single-threaded.</summary>
+    public bool DecodeAhead { get; init; } = true;
+
     public static TraceReaderOptions Default { get; } = new();
 }

@@ -59,6 +59,7 @@ public sealed class TraceReader : IDisposable
         }
         catch
         {
+            _frames.Dispose();
             if (ownsStream) stream.Dispose();
             throw;
         }
@@ -89,6 +90,7 @@ public sealed class TraceReader : IDisposable
 
     public void Dispose()
     {
+        _frames.Dispose(); // stops the decode-ahead thread before its stream goes
         if (_ownsStream) _stream.Dispose();
     }
 
