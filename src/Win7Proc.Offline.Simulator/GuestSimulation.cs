@@ -114,7 +114,8 @@ public sealed class GuestSimulation
             {
                 _returns++;
                 var at = end == CallEnd.ReturnAtInstr ? e.Instr : e.Instr + 1;
-                sink?.SyscallReturn(new CpuState(at, f.ReturnAddress, proc.Cr3, e.Status, f.Edx, f.Edx, thread.Teb, GuestKernel.GdtBase), f.CallNo);
+                // Back in the ntdll stub after KiFastSystemCallRet's `ret`: ESP = EDX at enter + 4 (the recorder pairs by it).
+                sink?.SyscallReturn(new CpuState(at, f.ReturnAddress, proc.Cr3, e.Status, f.Edx, f.Edx + 4, thread.Teb, GuestKernel.GdtBase), f.CallNo);
             }
         }
     }

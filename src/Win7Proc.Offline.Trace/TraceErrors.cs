@@ -10,7 +10,7 @@ public class TraceFormatException : Exception
     public TraceFormatException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
-/// <summary>The trace's major version is not one this reader knows.</summary>
+/// <summary>The trace's major version is not one this reader knows (1.x traces are no longer read).</summary>
 public sealed class TraceVersionException(string message) : TraceFormatException(message);
 
 /// <summary>A resource limit (<see cref="TraceReaderOptions"/>, <see cref="TraceGuestMemory"/>) was exceeded.</summary>
@@ -53,7 +53,7 @@ public sealed record TraceReaderOptions
     public int MaxFrameBytes { get; init; } = 256 << 20;
     /// <summary>Largest decompressed content of one LZ4 frame (guards against decompression bombs).</summary>
     public int MaxDecodedFrameBytes { get; init; } = 256 << 20;
-    /// <summary>Check each PAGE's FNV-1a hash against its data (a damaged PAGE is then a format error).</summary>
+    /// <summary>Check each PAGE's XXH3-64 hash against its data (a damaged PAGE is then a format error).</summary>
     public bool VerifyPageHashes { get; init; }
     /// <summary>Largest number of header settings accepted.</summary>
     public int MaxSettings { get; init; } = 4096;

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -12,12 +14,16 @@ namespace Win7Proc.Offline.Trace;
 /// </summary>
 public sealed class TraceReader : IDisposable
 {
-    public const ushort SupportedMajor = 1;
+    public const ushort SupportedMajor = 2;
     public const uint HeaderMagic = 0x52543757; // "W7TR"
     public const int PageSize = 4096;
+    /// <summary>Range of the header's <c>dedup_window</c> setting (FORMAT.md §3).</summary>
+    public const uint MinDedupWindow = 1, MaxDedupWindow = 262144;
+    /// <summary>Range of the header's kernel_base: page-aligned, 2 GiB (default) .. 3 GiB (/3GB boot).</summary>
+    public const uint MinKernelBase = 0x80000000, MaxKernelBase = 0xC0000000;
 
     const int RecordHeaderBytes = 8;
-    const int SyscallFixedBytes = 60, SwitchFixedBytes = 24, EndFixedBytes = 58, PageBodyBytes = 12 + PageSize;
+    const int SyscallFixedBytes = 60, SwitchFixedBytes = 24, EndFixedBytes = 83, PageBodyBytes = 12 + PageSize;
     const int HeaderFixedBytes = 26, PageRefBytes = 12;
 
     readonly Stream _stream;
@@ -28,9 +34,12 @@ public sealed class TraceReader : IDisposable
     readonly RecordBuffer _buffer;
     Lz4FrameSource.Outcome _lastOutcome = Lz4FrameSource.Outcome.Frame;
     long _recordIndex, _streamOffset;
+    uint _newestContent, _window = MaxDedupWindow; // window rule state (FORMAT.md §4); the header sets _window
     bool _enumerated, _sawEnd;
 
     public TraceHeader Header { get; }
+    /// <summary>Content id of the newest PAGE record read so far (0 before the first).</summary>
+    public uint NewestContentId => _newestContent;
     /// <summary>Set once enumeration has ended early; null for a complete trace (or while enumerating).</summary>
     public TraceTruncation? Truncation { get; private set; }
     /// <summary>The END record, once read.</summary>
@@ -198,12 +207,18 @@ public sealed class TraceReader : IDisposable
         if (magic != HeaderMagic)
             throw Bad(1, $"bad HEADER magic 0x{magic:x8} (expected 0x{HeaderMagic:x8}, \"W7TR\")");
         ushort major = r.U16(), minor = r.U16();
+        if (major < SupportedMajor)
+            throw new TraceVersionException(
+                $"{_displayName}: trace format {major}.{minor} is no longer read (this reader needs {SupportedMajor}.x): " +
+                "re-record it with win7rec 0.2 or later");
         if (major != SupportedMajor)
             throw new TraceVersionException(
                 $"{_displayName}: trace format version {major}.{minor} is not supported (this reader reads major version {SupportedMajor})");
         uint pageSize = r.U32();
         if (pageSize != PageSize) throw Bad(1, $"page size {pageSize} is not supported (only {PageSize})");
         uint kernelBase = r.U32();
+        if (kernelBase % PageSize != 0 || kernelBase < MinKernelBase || kernelBase > MaxKernelBase)
+            throw Bad(1, $"kernel_base 0x{kernelBase:x8} is not a page-aligned address in 0x{MinKernelBase:x8}..0x{MaxKernelBase:x8}");
         string profile = r.Str(), recorderName = r.Str(), recorderVersion = r.Str(), replayName = r.Str();
         int n = r.U16();
         if (n > _options.MaxSettings) throw Bad(1, $"{n} settings exceed the limit of {_options.MaxSettings}");
@@ -213,8 +228,19 @@ public sealed class TraceReader : IDisposable
             var key = r.Str();
             settings[i] = new(key, r.Str());
         }
+        string? window = null, returns = null;
+        foreach (var (key, value) in settings)
+        {
+            if (key == "dedup_window") window = value;
+            else if (key == "returns") returns = value;
+        }
+        if (window is null) throw Bad(1, "the required setting dedup_window is missing");
+        if (!uint.TryParse(window, NumberStyles.None, CultureInfo.InvariantCulture, out var dedupWindow) ||
+            dedupWindow < MinDedupWindow || dedupWindow > MaxDedupWindow)
+            throw Bad(1, $"dedup_window \"{window}\" is not a decimal number in {MinDedupWindow}..{MaxDedupWindow}");
+        _window = dedupWindow;
         return new TraceHeader(major, minor, pageSize, kernelBase, profile, recorderName, recorderVersion, replayName, settings)
-            { Index = _recordIndex };
+            { Index = _recordIndex, DedupWindow = dedupWindow, Returns = returns };
     }
 
     PageRecord ParsePage(ReadOnlySpan<byte> body)
@@ -222,10 +248,13 @@ public sealed class TraceReader : IDisposable
         var r = new BodyReader(body, this, 2, PageBodyBytes);
         uint id = r.U32();
         if (id == 0) throw Bad(2, "PAGE with content id 0 (0 means unreadable and is never a content id)");
+        if (id != _newestContent + 1)
+            throw Bad(2, $"PAGE content id {id} does not follow the previous one ({_newestContent}): ids go 1, 2, 3, ...");
         ulong hash = r.U64();
         var data = r.Bytes(PageSize);
-        if (_options.VerifyPageHashes && Fnv1a64(data) != hash)
-            throw Bad(2, $"PAGE {id}: FNV-1a hash 0x{Fnv1a64(data):x16} of the data does not match the recorded 0x{hash:x16}");
+        if (_options.VerifyPageHashes && PageHash(data) is var actual && actual != hash)
+            throw Bad(2, $"PAGE {id}: XXH3-64 hash 0x{actual:x16} of the data does not match the recorded 0x{hash:x16}");
+        _newestContent = id;
         return new PageRecord(id, hash, data.ToArray()) { Index = _recordIndex };
     }
 
@@ -243,7 +272,7 @@ public sealed class TraceReader : IDisposable
         var args = nargs == 0 ? [] : new uint[nargs];
         var argBytes = r.Bytes(4 * nargs, "nargs");
         for (int i = 0; i < nargs; i++) args[i] = BinaryPrimitives.ReadUInt32LittleEndian(argBytes[(4 * i)..]);
-        var pages = ReadPageMap(ref r);
+        var pages = ReadPageMap(ref r, instr);
         return new SyscallRecord(instr, pc, cr3, thread, (SyscallPhase)phase, capture, callNo, eax, edx, esp,
             fsBase, gdtBase, enterInstr, args, pages) { Index = _recordIndex };
     }
@@ -253,10 +282,10 @@ public sealed class TraceReader : IDisposable
         var r = new BodyReader(body, this, 4, SwitchFixedBytes);
         ulong instr = r.U64();
         uint oldCr3 = r.U32(), newCr3 = r.U32(), thread = r.U32();
-        return new ContextSwitchRecord(instr, oldCr3, newCr3, thread, ReadPageMap(ref r)) { Index = _recordIndex };
+        return new ContextSwitchRecord(instr, oldCr3, newCr3, thread, ReadPageMap(ref r, instr)) { Index = _recordIndex };
     }
 
-    PageRef[] ReadPageMap(ref BodyReader r)
+    PageRef[] ReadPageMap(ref BodyReader r, ulong instr)
     {
         uint n = r.U32();
         if (n > (uint)_options.MaxPagesPerRecord)
@@ -267,8 +296,14 @@ public sealed class TraceReader : IDisposable
         for (int i = 0; i < pages.Length; i++)
         {
             var e = bytes.Slice(i * PageRefBytes, PageRefBytes);
+            uint content = BinaryPrimitives.ReadUInt32LittleEndian(e[8..]);
+            // Window rule (FORMAT.md §4): 0 (unreadable) or a content among the newest `dedup_window` ones.
+            if (content != 0 && (content > _newestContent || _newestContent - content >= _window))
+                throw new TraceFormatException(
+                    $"{_displayName}: damaged trace: record #{_recordIndex} ({TypeName(r.Type)} at instr {instr}): page content {content} " +
+                    $"is outside the window (newest {_newestContent}, window {_window})");
             pages[i] = new PageRef(BinaryPrimitives.ReadUInt32LittleEndian(e),
-                BinaryPrimitives.ReadUInt32LittleEndian(e[4..]), BinaryPrimitives.ReadUInt32LittleEndian(e[8..]));
+                BinaryPrimitives.ReadUInt32LittleEndian(e[4..]), content);
         }
         return pages;
     }
@@ -276,18 +311,17 @@ public sealed class TraceReader : IDisposable
     TraceEnd ParseEnd(ReadOnlySpan<byte> body)
     {
         var r = new BodyReader(body, this, 5, EndFixedBytes);
-        ulong total = r.U64(), syscalls = r.U64(), switches = r.U64(), pages = r.U64(), refs = r.U64(),
-            unreadable = r.U64(), unmatched = r.U64();
-        return new TraceEnd(total, syscalls, switches, pages, refs, unreadable, unmatched, r.Str()) { Index = _recordIndex };
+        ulong total = r.U64();
+        byte totalKnown = r.U8();
+        if (totalKnown > 1) throw Bad(5, $"total_known {totalKnown} is neither 0 nor 1");
+        ulong syscalls = r.U64(), switches = r.U64(), pages = r.U64(), refs = r.U64(), unreadable = r.U64(),
+            unmatched = r.U64(), inferred = r.U64(), byHook = r.U64(), pending = r.U64();
+        return new TraceEnd(total, totalKnown == 1, syscalls, switches, pages, refs, unreadable, unmatched, inferred, byHook,
+            pending, r.Str()) { Index = _recordIndex };
     }
 
-    /// <summary>FNV-1a 64 over a page (FORMAT.md §4: offset basis 0xcbf29ce484222325, prime 0x100000001b3).</summary>
-    public static ulong Fnv1a64(ReadOnlySpan<byte> data)
-    {
-        ulong hash = 0xcbf29ce484222325;
-        foreach (byte b in data) hash = (hash ^ b) * 0x100000001b3;
-        return hash;
-    }
+    /// <summary>The PAGE record hash (FORMAT.md §4): XXH3-64 with seed 0.</summary>
+    public static ulong PageHash(ReadOnlySpan<byte> data) => XxHash3.HashToUInt64(data);
 
     // ---- errors -------------------------------------------------------------------------------------------------
 

@@ -29,9 +29,12 @@ internal static class RecordJson
         },
         TraceEnd e => new JsonObject
         {
-            ["type"] = "end", ["total_instr"] = e.TotalInstr, ["syscall_records"] = e.SyscallRecords,
+            ["type"] = "end", ["total_instr"] = e.TotalInstr, ["total_known"] = e.TotalKnown ? 1 : 0,
+            ["syscall_records"] = e.SyscallRecords,
             ["switch_records"] = e.SwitchRecords, ["page_records"] = e.PageRecords, ["page_refs"] = e.PageRefs,
-            ["unreadable_refs"] = e.UnreadableRefs, ["unmatched_returns"] = e.UnmatchedReturns, ["reason"] = e.Reason,
+            ["unreadable_refs"] = e.UnreadableRefs, ["unmatched_returns"] = e.UnmatchedReturns,
+            ["returns_inferred"] = e.ReturnsInferred, ["returns_by_hook"] = e.ReturnsByHook,
+            ["enters_pending"] = e.EntersPending, ["reason"] = e.Reason,
         },
         UnknownRecord u => new JsonObject { ["type"] = "unknown", ["record_type"] = u.Type, ["length"] = u.Length },
         _ => throw new ArgumentException($"no JSON shape for {record.GetType().Name}"),

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 using K4os.Compression.LZ4;
 using K4os.Compression.LZ4.Streams;
@@ -52,15 +53,20 @@ internal sealed class TraceBuilder
 
     // ---- record bodies (FORMAT.md §3–§7) -----------------------------------------------------------------------
 
-    public TraceBuilder Header(ushort major = 1, ushort minor = 0, uint kernelBase = 0x80000000, uint magic = 0x52543757,
+    /// <summary>The setting every 2.x header carries unless a test says otherwise (FORMAT.md §3).</summary>
+    public static readonly (string Key, string Value)[] DefaultSettings = [("dedup_window", "16384")];
+
+    /// <summary>A HEADER; <paramref name="settings"/> null = <see cref="DefaultSettings"/> (pass [] for none).</summary>
+    public TraceBuilder Header(ushort major = 2, ushort minor = 0, uint kernelBase = 0x80000000, uint magic = 0x52543757,
         string profile = "windows_7_x86", string recorder = "test", string version = "0.0.1", string replay = "unit",
-        params (string Key, string Value)[] settings) =>
+        (string Key, string Value)[]? settings = null) =>
         Record(1, HeaderBody(major, minor, kernelBase, magic, profile, recorder, version, replay, settings));
 
-    public static byte[] HeaderBody(ushort major = 1, ushort minor = 0, uint kernelBase = 0x80000000, uint magic = 0x52543757,
+    public static byte[] HeaderBody(ushort major = 2, ushort minor = 0, uint kernelBase = 0x80000000, uint magic = 0x52543757,
         string profile = "windows_7_x86", string recorder = "test", string version = "0.0.1", string replay = "unit",
-        params (string Key, string Value)[] settings)
+        (string Key, string Value)[]? settings = null)
     {
+        settings ??= DefaultSettings;
         var w = new Body();
         w.U32(magic).U16(major).U16(minor).U32(4096).U32(kernelBase)
             .Str(profile).Str(recorder).Str(version).Str(replay).U16((ushort)settings.Length);
@@ -69,7 +75,7 @@ internal sealed class TraceBuilder
     }
 
     public TraceBuilder Page(uint contentId, byte[] data) =>
-        Record(2, new Body().U32(contentId).U64(Fnv1a(data)).Bytes(data).ToArray());
+        Record(2, new Body().U32(contentId).U64(Xxh3(data)).Bytes(data).ToArray());
 
     public TraceBuilder Syscall(ulong instr, uint cr3, uint callNo, byte phase = 0, byte capture = 1, uint[]? args = null,
         (uint Space, uint Vpn, uint Content)[]? pages = null, uint pc = 0x77e70000, uint thread = 0x85000000,
@@ -94,9 +100,10 @@ internal sealed class TraceBuilder
     }
 
     public TraceBuilder End(ulong totalInstr = 1000, ulong syscalls = 0, ulong switches = 0, ulong pages = 0,
-        ulong refs = 0, ulong unreadable = 0, ulong unmatched = 0, string reason = "replay-end") =>
-        Record(5, new Body().U64(totalInstr).U64(syscalls).U64(switches).U64(pages).U64(refs).U64(unreadable)
-            .U64(unmatched).Str(reason).ToArray());
+        ulong refs = 0, ulong unreadable = 0, ulong unmatched = 0, string reason = "replay-end", byte? totalKnown = null,
+        ulong inferred = 0, ulong byHook = 0, ulong pending = 0) =>
+        Record(5, new Body().U64(totalInstr).U8(totalKnown ?? (byte)(totalInstr != 0 ? 1 : 0)).U64(syscalls).U64(switches)
+            .U64(pages).U64(refs).U64(unreadable).U64(unmatched).U64(inferred).U64(byHook).U64(pending).Str(reason).ToArray());
 
     static void PageMap(Body w, (uint Space, uint Vpn, uint Content)[] pages)
     {
@@ -104,12 +111,8 @@ internal sealed class TraceBuilder
         foreach (var (s, v, c) in pages) w.U32(s).U32(v).U32(c);
     }
 
-    public static ulong Fnv1a(ReadOnlySpan<byte> data)
-    {
-        ulong h = 0xcbf29ce484222325;
-        foreach (var b in data) { h ^= b; h *= 0x100000001b3; }
-        return h;
-    }
+    /// <summary>XXH3-64, seed 0 (FORMAT.md §4), from System.IO.Hashing directly (not the reader's helper).</summary>
+    public static ulong Xxh3(ReadOnlySpan<byte> data) => XxHash3.HashToUInt64(data);
 
     public static byte[] FilledPage(byte value)
     {

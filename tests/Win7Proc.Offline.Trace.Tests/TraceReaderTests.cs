@@ -18,16 +18,17 @@ public class TraceReaderTests
     static TraceBuilder Sample()
     {
         var b = new TraceBuilder();
-        b.Header(settings: [("data_cap", "4096"), ("watch", "default")])
+        b.Header(settings: [("data_cap", "4096"), ("watch", "default"), ("dedup_window", "16384"), ("returns", "hooks+syscalls2")])
          .Page(1, TraceBuilder.FilledPage(0xAA))
          .Syscall(100, Cr3A, 66, args: [0x12f100, 0x120089, 0x12f0f0, 0x12f0e8, 0, 0x80, 7, 1, 0x60, 0, 0],
              pages: [(Cr3A, 0x12f, 1), (0, 0x80b95, 0)])
          .EndFrame()
          .Switch(150, Cr3A, Cr3B, pages: [(0, 0x85000, 1)])
          .Record(99, [1, 2, 3, 4, 5])
-         .Syscall(200, Cr3A, 66, phase: 1, eax: 0xC0000034, enterInstr: 100, args: [1, 2])
+         .Syscall(200, Cr3A, 66, phase: 1, capture: 9, eax: 0xC0000034, enterInstr: 100, args: [1, 2])
          .EndFrame()
-         .End(totalInstr: 5000, syscalls: 2, switches: 1, pages: 1, refs: 3, unreadable: 1, unmatched: 0);
+         .End(totalInstr: 5000, syscalls: 2, switches: 1, pages: 1, refs: 3, unreadable: 1, unmatched: 0, inferred: 4,
+             byHook: 5, pending: 6);
         return b;
     }
 
@@ -42,15 +43,17 @@ public class TraceReaderTests
 
         var h = reader.Header;
         Assert.Same(h, records[0]);
-        Assert.Equal((1, 0, 4096u, 0x80000000u), (h.Major, h.Minor, h.PageSize, h.KernelBase));
+        Assert.Equal((2, 0, 4096u, 0x80000000u), (h.Major, h.Minor, h.PageSize, h.KernelBase));
         Assert.Equal(("windows_7_x86", "test", "0.0.1", "unit"), (h.GuestProfile, h.RecorderName, h.RecorderVersion, h.ReplayName));
-        Assert.Equal([new("data_cap", "4096"), new("watch", "default")], h.Settings);
+        Assert.Equal([new("data_cap", "4096"), new("watch", "default"), new("dedup_window", "16384"), new("returns", "hooks+syscalls2")],
+            h.Settings);
+        Assert.Equal((16384u, "hooks+syscalls2"), (h.DedupWindow, h.Returns));
 
         var page = Assert.IsType<PageRecord>(records[1]);
         Assert.Equal(1u, page.ContentId);
         Assert.Equal(4096, page.Data.Length);
         Assert.True(page.Data.Span.IndexOfAnyExcept((byte)0xAA) < 0);
-        Assert.Equal(TraceBuilder.Fnv1a(page.Data.Span), page.Hash);
+        Assert.Equal(TraceBuilder.Xxh3(page.Data.Span), page.Hash);
 
         var enter = Assert.IsType<SyscallRecord>(records[2]);
         Assert.Equal((100ul, Cr3A, 66u, SyscallPhase.Enter, true, false), (enter.Instr, enter.Cr3, enter.CallNo, enter.Phase, enter.Watched, enter.UnmatchedReturn));
@@ -69,12 +72,14 @@ public class TraceReaderTests
 
         var ret = Assert.IsType<SyscallRecord>(records[5]);
         Assert.Equal((SyscallPhase.Return, 0xC0000034u, 100ul), (ret.Phase, ret.Status, ret.EnterInstr));
+        Assert.Equal((true, false, false, true), (ret.Watched, ret.UnmatchedReturn, ret.ReturnNotSeen, ret.ReturnByHook));
         Assert.Equal([1u, 2u], ret.Args);
         Assert.Empty(ret.Pages);
 
         var end = Assert.IsType<TraceEnd>(records[6]);
-        Assert.Equal((5000ul, 2ul, 1ul, 1ul, 3ul, 1ul, 0ul, "replay-end"),
-            (end.TotalInstr, end.SyscallRecords, end.SwitchRecords, end.PageRecords, end.PageRefs, end.UnreadableRefs, end.UnmatchedReturns, end.Reason));
+        Assert.Equal((5000ul, true, 2ul, 1ul, 1ul, 3ul, 1ul, 0ul, "replay-end"),
+            (end.TotalInstr, end.TotalKnown, end.SyscallRecords, end.SwitchRecords, end.PageRecords, end.PageRefs, end.UnreadableRefs, end.UnmatchedReturns, end.Reason));
+        Assert.Equal((4ul, 5ul, 6ul, (ulong?)5000), (end.ReturnsInferred, end.ReturnsByHook, end.EntersPending, end.KnownTotalInstr));
         Assert.Same(end, reader.End);
         Assert.Null(reader.Truncation);
         Assert.Equal(reader.Length, reader.BytesRead);
@@ -87,11 +92,12 @@ public class TraceReaderTests
         var b = new TraceBuilder();
         var header = TraceBuilder.HeaderBody(minor: 7).Concat(new byte[] { 9, 9, 9 }).ToArray();
         b.Record(1, header, flags: 0x8000);
-        var end = new TraceBuilder.Body().U64(1).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).Str("uninit").U32(0xdead).ToArray();
+        var end = new TraceBuilder.Body().U64(1).U8(1).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0)
+            .Str("replay-stopped").U32(0xdead).ToArray();
         b.Record(5, end, flags: 3);
         var (reader, records) = ReadAll(b.ToArray());
         Assert.Equal(7, reader.Header.Minor);
-        Assert.Equal("uninit", Assert.IsType<TraceEnd>(records[^1]).Reason);
+        Assert.Equal("replay-stopped", Assert.IsType<TraceEnd>(records[^1]).Reason);
         Assert.Null(reader.Truncation);
     }
 
@@ -122,7 +128,7 @@ public class TraceReaderTests
         var (reader, records) = ReadAll(file.ToArray());
         Assert.Equal(42, records.Count);
         Assert.Equal(40, records.OfType<PageRecord>().Count());
-        Assert.All(records.OfType<PageRecord>(), p => Assert.Equal(TraceBuilder.Fnv1a(p.Data.Span), p.Hash));
+        Assert.All(records.OfType<PageRecord>(), p => Assert.Equal(TraceBuilder.Xxh3(p.Data.Span), p.Hash));
         Assert.Equal("simulated", reader.End?.Reason);
         Assert.Null(reader.Truncation);
     }
@@ -219,8 +225,114 @@ public class TraceReaderTests
     [Fact]
     public void A_higher_major_version_is_refused()
     {
-        var e = Assert.Throws<TraceVersionException>(() => ReadAll(new TraceBuilder().Header(major: 2, minor: 3).End().ToArray()));
-        Assert.Contains("version 2.3 is not supported", e.Message);
+        var e = Assert.Throws<TraceVersionException>(() => ReadAll(new TraceBuilder().Header(major: 3, minor: 1).End().ToArray()));
+        Assert.Contains("version 3.1 is not supported", e.Message);
+    }
+
+    [Fact]
+    public void A_1x_trace_is_refused_with_the_re_record_message()
+    {
+        var e = Assert.Throws<TraceVersionException>(() =>
+            ReadAll(new TraceBuilder().Header(major: 1, minor: 0, settings: []).End().ToArray()));
+        Assert.Equal("t.lz4: trace format 1.0 is no longer read (this reader needs 2.x): re-record it with win7rec 0.2 or later",
+            e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData(null, "the required setting dedup_window is missing")]
+    [InlineData("0", "dedup_window \"0\" is not a decimal number in 1..262144")]
+    [InlineData("262145", "dedup_window \"262145\" is not")]
+    [InlineData("+5", "dedup_window \"+5\" is not")]
+    [InlineData("0x10", "dedup_window \"0x10\" is not")]
+    public void The_dedup_window_setting_is_required_and_bounded(string? value, string message)
+    {
+        (string, string)[] settings = value is null ? [("watch", "all")] : [("dedup_window", value)];
+        var e = Assert.Throws<TraceFormatException>(() => ReadAll(new TraceBuilder().Header(settings: settings).End().ToArray()));
+        Assert.Contains(message, e.Message);
+        Assert.Contains("record 0 (HEADER)", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1u, 1u)]
+    [InlineData(262144u, 262144u)]
+    public void The_dedup_window_bounds_are_accepted(uint window, uint expected)
+    {
+        var (reader, _) = ReadAll(new TraceBuilder().Header(settings: [("dedup_window", window.ToString())]).End().ToArray());
+        Assert.Equal(expected, reader.Header.DedupWindow);
+        Assert.Null(reader.Header.Returns);
+    }
+
+    [Theory]
+    [InlineData(0x7FFFF000u, true)]
+    [InlineData(0x80000000u, false)]
+    [InlineData(0xA0000000u, false)]
+    [InlineData(0xC0000000u, false)]
+    [InlineData(0xC0001000u, true)]
+    [InlineData(0x80000800u, true)]
+    [InlineData(0u, true)]
+    public void Kernel_base_must_be_a_page_aligned_address_from_2_to_3_GiB(uint kernelBase, bool refused)
+    {
+        var file = new TraceBuilder().Header(kernelBase: kernelBase).End().ToArray();
+        if (!refused)
+        {
+            Assert.Equal(kernelBase, ReadAll(file).Reader.Header.KernelBase);
+            return;
+        }
+        var e = Assert.Throws<TraceFormatException>(() => ReadAll(file));
+        Assert.Contains($"kernel_base 0x{kernelBase:x8}", e.Message);
+    }
+
+    [Fact]
+    public void Page_content_ids_must_go_up_by_one()
+    {
+        var skip = new TraceBuilder().Header().Page(1, new byte[4096]).Page(3, new byte[4096]).ToArray();
+        var e = Assert.Throws<TraceFormatException>(() => ReadAll(skip));
+        Assert.Contains("PAGE content id 3 does not follow the previous one (1)", e.Message);
+        Assert.Contains("record 2 (PAGE)", e.Message);
+        var first = new TraceBuilder().Header().Page(2, new byte[4096]).ToArray();
+        Assert.Contains("content id 2 does not follow the previous one (0)", Assert.Throws<TraceFormatException>(() => ReadAll(first)).Message);
+    }
+
+    [Fact]
+    public void Page_map_entries_must_name_a_content_inside_the_window()
+    {
+        // Window 2: with newest content 3, contents 2 and 3 may be named, 1 has expired and 4 is not defined yet.
+        TraceBuilder Build(uint content) => new TraceBuilder().Header(settings: [("dedup_window", "2")])
+            .Page(1, TraceBuilder.FilledPage(1)).Page(2, TraceBuilder.FilledPage(2)).Page(3, TraceBuilder.FilledPage(3))
+            .Syscall(777, Cr3A, 66, pages: [(Cr3A, 0x12f, 0), (Cr3A, 0x130, content)]).End();
+        foreach (uint ok in new uint[] { 2, 3 })
+            Assert.Equal(ok, Assert.IsType<SyscallRecord>(ReadAll(Build(ok).ToArray()).Records[4]).Pages[1].ContentId);
+        foreach (uint bad in new uint[] { 1, 4 })
+        {
+            var e = Assert.Throws<TraceFormatException>(() => ReadAll(Build(bad).ToArray()));
+            Assert.Contains($"record #4 (SYSCALL at instr 777): page content {bad} is outside the window (newest 3, window 2)", e.Message);
+        }
+        var sw = new TraceBuilder().Header(settings: [("dedup_window", "2")]).Page(1, new byte[4096])
+            .Switch(55, Cr3A, Cr3B, pages: [(0, 0xffdf0, 2)]).End().ToArray();
+        Assert.Contains("record #2 (CONTEXT_SWITCH at instr 55): page content 2 is outside the window (newest 1, window 2)",
+            Assert.Throws<TraceFormatException>(() => ReadAll(sw)).Message);
+    }
+
+    [Fact]
+    public void End_says_when_the_total_is_unknown()
+    {
+        var (reader, _) = ReadAll(new TraceBuilder().Header().End(totalInstr: 0, reason: "replay-stopped").ToArray());
+        Assert.Equal((0ul, false, (ulong?)null), (reader.End!.TotalInstr, reader.End.TotalKnown, reader.End.KnownTotalInstr));
+        var bad = new TraceBuilder().Header().End(totalKnown: 2).ToArray();
+        Assert.Contains("total_known 2", Assert.Throws<TraceFormatException>(() => ReadAll(bad)).Message);
+    }
+
+    [Fact]
+    public void Capture_bits_2_and_3_are_exposed()
+    {
+        var (_, records) = ReadAll(new TraceBuilder().Header()
+            .Syscall(10, Cr3A, 98, phase: 1, capture: 4, eax: 0, enterInstr: 5)
+            .Syscall(11, Cr3A, 98, phase: 1, capture: 9, eax: 0x102, enterInstr: 6).End().ToArray());
+        var inferred = Assert.IsType<SyscallRecord>(records[1]);
+        Assert.Equal((false, false, true, false), (inferred.Watched, inferred.UnmatchedReturn, inferred.ReturnNotSeen, inferred.ReturnByHook));
+        var hooked = Assert.IsType<SyscallRecord>(records[2]);
+        Assert.Equal((true, false, false, true), (hooked.Watched, hooked.UnmatchedReturn, hooked.ReturnNotSeen, hooked.ReturnByHook));
     }
 
     [Fact]
@@ -234,7 +346,7 @@ public class TraceReaderTests
     [InlineData(2, 100, "PAGE")]
     [InlineData(3, 59, "SYSCALL")]
     [InlineData(4, 20, "CONTEXT_SWITCH")]
-    [InlineData(5, 57, "END")]
+    [InlineData(5, 82, "END")]
     public void A_body_shorter_than_its_fixed_fields_names_the_record_and_offset(ushort type, int length, string name)
     {
         var headerBody = TraceBuilder.HeaderBody();
@@ -259,7 +371,8 @@ public class TraceReaderTests
         Assert.Contains("record 1 (CONTEXT_SWITCH)", e.Message);
 
         // A string longer than the rest of the body.
-        var badString = new TraceBuilder.Body().U64(1).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U16(500).ToArray();
+        var badString = new TraceBuilder.Body().U64(1).U8(1).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0)
+            .U16(500).ToArray();
         var e2 = Assert.Throws<TraceFormatException>(() => ReadAll(new TraceBuilder().Header().Record(5, badString).ToArray()));
         Assert.Contains("string needs 500 bytes", e2.Message);
 

@@ -32,7 +32,7 @@ public class VectorTests
         if (expectTruncated) expected.RemoveAt(expected.Count - 1);
         Assert.DoesNotContain(expected, e => (string?)e["type"] == "truncated");
 
-        // Hash checking on: the C writer's FNV-1a must agree with the reader's.
+        // Hash checking on: the C writer's XXH3-64 (libxxhash) must agree with the reader's (System.IO.Hashing).
         using var reader = TraceReader.Open(trace, new TraceReaderOptions { VerifyPageHashes = true });
         var actual = reader.Records().Select(r => JsonNode.Parse(RecordJson.Format(r).ToJsonString())!.AsObject()).ToList();
 

@@ -6,7 +6,8 @@ namespace Win7Proc.Offline.Simulator.Recording;
 
 /// <summary>Statistics of the recorder core (w7rec_stats).</summary>
 public readonly record struct RecorderStats(ulong SyscallRecords, ulong SwitchRecords, ulong PageRecords, ulong PageRefs,
-    ulong UnreadableRefs, ulong UnmatchedReturns, ulong BytesUncompressed, ulong BytesWritten, ulong PagesReadCalls);
+    ulong UnreadableRefs, ulong UnmatchedReturns, ulong BytesUncompressed, ulong BytesWritten, ulong PagesReadCalls,
+    ulong ReturnsInferred, ulong ReturnsByHook, ulong EntersPending);
 
 /// <summary>
 /// The real recorder core, libw7rec.so (src/recorder/include/w7rec.h), driven through P/Invoke. Its read callback
@@ -25,17 +26,27 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         public nint ReplayName, RecorderName, RecorderVersion;
         public uint KernelBase, DataCap, PageBudget, FrameSize, DedupEntries;
         public int WatchAll, CompressionLevel;
+        public uint DedupWindow;
+        public nint Returns;
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    struct W7Stats { public ulong Syscall, Switch, PageRecords, PageRefs, Unreadable, Unmatched, BytesUncompressed, BytesWritten, PagesRead; }
+    struct W7Stats
+    {
+        public ulong Syscall, Switch, PageRecords, PageRefs, Unreadable, Unmatched, BytesUncompressed, BytesWritten, PagesRead;
+        public ulong ReturnsInferred, ReturnsByHook, EntersPending;
+    }
 
     [DllImport(Lib)] static extern void w7rec_default_options(W7Options* opts);
     [DllImport(Lib)] static extern nint w7rec_open(byte* path, W7Options* opts);
-    [DllImport(Lib)] static extern int w7rec_sys_enter(nint r, W7Cpu* cpu, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
+    // W7REC_API_VERSION 2 (src/recorder/include/w7rec.h).
+    [DllImport(Lib)] static extern int w7rec_sys_enter(nint r, W7Cpu* cpu, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque, uint* returnPc);
     [DllImport(Lib)] static extern int w7rec_sys_return(nint r, W7Cpu* cpu, uint callnoHint, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
+    [DllImport(Lib)] static extern int w7rec_return_hook(nint r, W7Cpu* cpu, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
+    [DllImport(Lib)] static extern int w7rec_hook_wanted(nint r, uint cr3, uint pc);
     [DllImport(Lib)] static extern int w7rec_asid_changed(nint r, W7Cpu* cpu, uint oldCr3, uint newCr3, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
-    [DllImport(Lib)] static extern int w7rec_close(nint r, ulong totalInstr, byte* reason);
+    [DllImport(Lib)] static extern void w7rec_set_total_instr(nint r, ulong totalInstr);
+    [DllImport(Lib)] static extern int w7rec_close(nint r, byte* reason);
     [DllImport(Lib)] static extern byte* w7rec_last_error(nint r);
     [DllImport(Lib)] static extern void w7rec_get_stats(nint r, W7Stats* stats);
 
@@ -53,12 +64,12 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         _target = GCHandle.Alloc(_read);
         W7Options o;
         w7rec_default_options(&o);
-        var strings = new[] { replayName, "win7proc-offline-simulate", SimulationOptions.Version };
+        var strings = new[] { replayName, "win7proc-offline-simulate", SimulationOptions.Version, "simulated" };
         var pinned = strings.Select(s => Marshal.StringToCoTaskMemUTF8(s)).ToArray();
         var pathPtr = Marshal.StringToCoTaskMemUTF8(path);
         try
         {
-            o.ReplayName = pinned[0]; o.RecorderName = pinned[1]; o.RecorderVersion = pinned[2];
+            o.ReplayName = pinned[0]; o.RecorderName = pinned[1]; o.RecorderVersion = pinned[2]; o.Returns = pinned[3];
             if (options.DataCap is { } cap) o.DataCap = cap;
             if (options.PageBudget is { } budget) o.PageBudget = budget;
             if (options.FrameSize is { } frame) o.FrameSize = frame;
@@ -104,7 +115,7 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         EnsureOpen();
         _read.Cr3 = cpu.Cr3;
         var n = ToNative(cpu);
-        Check(w7rec_sys_enter(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target)), "sys_enter");
+        Check(w7rec_sys_enter(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target), null), "sys_enter");
     }
 
     public void SyscallReturn(in CpuState cpu, uint callNo)
@@ -123,8 +134,26 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         Check(w7rec_asid_changed(_handle, &n, oldCr3, newCr3, &ReadGuest, GCHandle.ToIntPtr(_target)), "asid_changed");
     }
 
-    /// <summary>Writes END and closes the file.</summary>
-    public void Close(ulong totalInstr, string reason)
+    /// <summary>A return seen by the driver's own return-address hook (w7rec_return_hook): <paramref name="cpu"/>.Pc
+    /// is the return address, Esp the stack just after the return. Ignored by the core unless a pending call waits
+    /// for exactly that; a later report of the same return through <see cref="SyscallReturn"/> is a duplicate.</summary>
+    public void ReturnHook(in CpuState cpu)
+    {
+        EnsureOpen();
+        _read.Cr3 = cpu.Cr3;
+        var n = ToNative(cpu);
+        Check(w7rec_return_hook(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target)), "return_hook");
+    }
+
+    /// <summary>True while a pending call of <paramref name="cr3"/> waits for its return at <paramref name="pc"/>.</summary>
+    public bool HookWanted(uint cr3, uint pc)
+    {
+        EnsureOpen();
+        return w7rec_hook_wanted(_handle, cr3, pc) != 0;
+    }
+
+    /// <summary>Writes END and closes the file. <paramref name="totalInstr"/> null = unknown (END says so).</summary>
+    public void Close(ulong? totalInstr, string reason)
     {
         EnsureOpen();
         W7Stats s;
@@ -134,16 +163,17 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         {
             var h = _handle;
             _handle = 0;
-            var rc = w7rec_close(h, totalInstr, (byte*)reasonPtr);
+            if (totalInstr is { } total) w7rec_set_total_instr(h, total);
+            var rc = w7rec_close(h, (byte*)reasonPtr);
             if (rc != 0) throw new IOException($"recorder close failed ({rc})");
         }
         finally { Marshal.FreeCoTaskMem(reasonPtr); _target.Free(); }
         Stats = new RecorderStats(s.Syscall, s.Switch, s.PageRecords, s.PageRefs, s.Unreadable, s.Unmatched,
-            s.BytesUncompressed, s.BytesWritten, s.PagesRead);
+            s.BytesUncompressed, s.BytesWritten, s.PagesRead, s.ReturnsInferred, s.ReturnsByHook, s.EntersPending);
     }
 
     public void Dispose()
     {
-        if (_handle != 0) Close(0, "aborted");
+        if (_handle != 0) Close(null, "aborted");
     }
 }

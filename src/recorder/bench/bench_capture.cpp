@@ -54,7 +54,7 @@ struct Recording {
         rec = w7rec_open(path.c_str(), &o);
     }
     ~Recording() {
-        w7rec_close(rec, 0, "bench");
+        w7rec_close(rec, "bench");
         std::remove(path.c_str());
     }
 };
@@ -78,9 +78,10 @@ void run_pair(benchmark::State &state, uint32_t callno, Args args, Out on_return
     uint32_t edx = g.w.stack(args(g));
     for (auto _ : state) {
         w7rec_cpu c = g.w.cpu(instr++, callno, edx);
-        w7rec_sys_enter(r.rec, &c, fake::Memory::read, &g.w.mem);
+        w7rec_sys_enter(r.rec, &c, fake::Memory::read, &g.w.mem, nullptr);
         on_return(g);
         c = g.w.cpu(instr++, 0, 0x12f000);
+        c.esp = edx + 4;
         w7rec_sys_return(r.rec, &c, UINT32_MAX, fake::Memory::read, &g.w.mem);
     }
     state.SetItemsProcessed(state.iterations() * 2);
@@ -123,9 +124,10 @@ void BM_NtWriteFileFreshPages(benchmark::State &state) {
         g.w.mem.u32(g.data, (uint32_t)instr);          // new data bytes
         g.w.mem.u32(edx + 4, (uint32_t)instr * 2654435761u); // new stack bytes
         w7rec_cpu c = g.w.cpu(instr++, kNtWriteFile, edx);
-        w7rec_sys_enter(r.rec, &c, fake::Memory::read, &g.w.mem);
+        w7rec_sys_enter(r.rec, &c, fake::Memory::read, &g.w.mem, nullptr);
         g.w.mem.u32(g.iosb + 4, (uint32_t)instr);      // new IO_STATUS_BLOCK
         c = g.w.cpu(instr++, 0, 0x12f000);
+        c.esp = edx + 4;
         w7rec_sys_return(r.rec, &c, UINT32_MAX, fake::Memory::read, &g.w.mem);
     }
     state.SetItemsProcessed(state.iterations() * 2);

@@ -76,7 +76,7 @@ static void on_sys_enter(CPUState *cpu, target_ulong pc, const syscall_info_t *c
     if (!g_rec) return;
     w7rec_cpu c;
     fill_cpu(cpu, pc, &c);
-    int rc = w7rec_sys_enter(g_rec, &c, read_guest, cpu);
+    int rc = w7rec_sys_enter(g_rec, &c, read_guest, cpu, NULL);
     if (rc != W7REC_OK) report_error("sys_enter", rc);
 }
 
@@ -124,7 +124,7 @@ bool init_plugin(void *self) {
     if (random_dedup_key(key) != 0 || w7rec_set_dedup_key(g_rec, key) != W7REC_OK) {
         /* The default key is public: a guest could make the trace hold the wrong bytes for a page. */
         fprintf(stderr, "win7rec: cannot read a random dedup key from /dev/urandom; not recording\n");
-        w7rec_close(g_rec, 0, "no random dedup key");
+        w7rec_close(g_rec, "no random dedup key");
         g_rec = NULL;
         return false;
     }
@@ -132,7 +132,7 @@ bool init_plugin(void *self) {
     panda_require("syscalls2");
     if (!init_syscalls2_api()) {
         fprintf(stderr, "win7rec: syscalls2 API not available\n");
-        w7rec_close(g_rec, 0, "syscalls2 API not available");
+        w7rec_close(g_rec, "syscalls2 API not available");
         g_rec = NULL;
         return false;
     }
@@ -153,7 +153,8 @@ void uninit_plugin(void *self) {
     const char *reason = rr_get_guest_instr_count() >= total ? "replay-end" : "uninit";
     w7rec_stats st;
     w7rec_get_stats(g_rec, &st);
-    int rc = w7rec_close(g_rec, total, reason);
+    w7rec_set_total_instr(g_rec, total);
+    int rc = w7rec_close(g_rec, reason);
     g_rec = NULL;
     fprintf(stderr,
             "win7rec: %s: %llu syscall records, %llu switches, %llu pages (%llu refs, %llu unreadable), "

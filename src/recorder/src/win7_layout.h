@@ -144,8 +144,15 @@
 #define W7_FILE_RENAME_INFORMATION_CLASS 10u
 #define W7_FILE_LINK_INFORMATION_CLASS 11u
 
-/* System calls [PW syscalls2 Win7 x86 profile: windows_arg_offset = 8] */
+/* System calls [PW syscalls2 Win7 x86 profile: windows_arg_offset = 8]. KiFastSystemCall does `mov edx, esp;
+ * sysenter` right after the stub's `call`, so [EDX] is the return address into the stub, and after
+ * KiFastSystemCallRet's `ret` the stub resumes there with ESP = EDX at enter + 4. */
 #define W7_SYSCALL_ARG_OFFSET 8u
+#define W7_RETURN_ESP_DELTA 4u
+/* KUSER_SHARED_DATA: fixed kernel VA on x86; SystemTime (KSYSTEM_TIME, 100 ns since 1601) at +0x14
+ * [MS ntddk.h KI_USER_SHARED_DATA 0xffdf0000; V2 _KUSER_SHARED_DATA] */
+#define W7_KUSER_SHARED_DATA 0xffdf0000u
+#define W7_KUSER_SYSTEM_TIME 0x14u
 /* NTSTATUS: severity bits 30–31; NT_SUCCESS = success or informational (< 0x80000000) [WINE ntstatus.h] */
 #define W7_NT_SUCCESS(status) ((uint32_t)(status) < 0x80000000u)
 

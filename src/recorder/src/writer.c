@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t w7_fnv1a64(const uint8_t *data, size_t len) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= data[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+/* libxxhash (Debian libxxhash-dev), header-only: the functions are compiled into this unit, nothing to link. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+uint64_t w7_page_hash(const uint8_t *data, size_t len) {
+    return (uint64_t)XXH3_64bits(data, len);
 }
 
 #define W7_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
@@ -80,8 +79,10 @@ static LZ4F_preferences_t preferences(const w7_writer *w) {
     return p;
 }
 
-int w7_writer_open(w7_writer *w, const char *path, uint32_t frame_size, uint32_t dedup_entries, int level) {
+int w7_writer_open(w7_writer *w, const char *path, uint32_t frame_size, uint32_t dedup_entries, uint32_t dedup_window,
+                   int level) {
     memset(w, 0, sizeof *w);
+    w->dedup_window = dedup_window ? dedup_window : 1;
     w->frame_size = frame_size ? frame_size : (1u << 20);
     w->compression_level = level;
     w->next_content_id = 1;
@@ -169,20 +170,24 @@ int w7_writer_maybe_end_frame(w7_writer *w) {
     return w->len >= w->frame_size ? w7_writer_end_frame(w) : (w->failed ? W7REC_E_IO : W7REC_OK);
 }
 
-uint32_t w7_writer_page(w7_writer *w, const uint8_t *page) {
+uint32_t w7_writer_page(w7_writer *w, const uint8_t *page, uint32_t later_pages) {
     uint64_t key = w7_siphash24(w->dedup_key[0], w->dedup_key[1], page, 4096);
     uint32_t home = (uint32_t)(key ^ (key >> 32)) & w->dedup_mask;
     uint32_t slot = home, free_slot = UINT32_MAX;
     for (uint32_t i = 0; i < W7_DEDUP_PROBES; i++, slot = (slot + 1) & w->dedup_mask) {
         if (w->dedup[slot].content_id == 0) { free_slot = slot; break; }
-        if (w->dedup[slot].keyed_hash == key) return w->dedup[slot].content_id;
+        if (w->dedup[slot].keyed_hash == key) {
+            if (w7_writer_id_usable(w, w->dedup[slot].content_id, later_pages)) return w->dedup[slot].content_id;
+            free_slot = slot; /* the content left the window: write it again, this slot then names the new id */
+            break;
+        }
     }
     if (free_slot == UINT32_MAX) free_slot = home; /* bucket full: forget the oldest-placed content */
     uint8_t *p = w7_writer_record(w, W7_REC_PAGE, W7_PAGE_BODY_SIZE);
     if (!p) return 0;
     uint32_t id = w->next_content_id++;
     p = w7_put_u32(p, id);
-    p = w7_put_u64(p, w7_fnv1a64(page, 4096)); /* the record's hash is FNV-1a 64 (FORMAT.md §4), not the key */
+    p = w7_put_u64(p, w7_page_hash(page, 4096)); /* the record's hash is XXH3-64 (FORMAT.md §4), not the key */
     memcpy(p, page, 4096);
     w->page_records++;
     w->dedup[free_slot].keyed_hash = key;

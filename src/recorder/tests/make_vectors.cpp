@@ -44,14 +44,17 @@ struct Scenario {
         w.set_current_thread(kthread);
     }
     void check(int rc) { if (rc) throw std::runtime_error(std::string("recorder: ") + w7rec_last_error(rec)); }
+    uint32_t last_edx = 0;
     void enter(uint32_t callno, const std::vector<uint32_t> &args) {
-        w7rec_cpu c = w.cpu(instr, callno, w.stack(args));
+        last_edx = w.stack(args);
+        w7rec_cpu c = w.cpu(instr, callno, last_edx);
         instr += 17;
-        check(w7rec_sys_enter(rec, &c, fake::Memory::read, &w.mem));
+        check(w7rec_sys_enter(rec, &c, fake::Memory::read, &w.mem, nullptr));
     }
     void ret(uint32_t status) {
         w7rec_cpu c = w.cpu(instr, status, 0x0012f000u);
         c.pc = 0x77a764f4u;
+        c.esp = last_edx + 4; // back in the stub: ESP = EDX at enter + 4
         instr += 23;
         check(w7rec_sys_return(rec, &c, UINT32_MAX, fake::Memory::read, &w.mem));
     }
@@ -78,7 +81,8 @@ struct Scenario {
         ret(0);
     }
     void close(uint64_t total) {
-        check(w7rec_close(rec, total, "simulated"));
+        w7rec_set_total_instr(rec, total);
+        check(w7rec_close(rec, "simulated"));
         rec = nullptr;
     }
 };

@@ -37,9 +37,10 @@ int main(int argc, char **argv) {
     cpu.edx = 0x0012f000;
     cpu.cr3 = 0x185000;
     cpu.gdt_base = 0x80b95000;
-    CHECK(w7rec_sys_enter(r, &cpu, unreadable, &reads) == W7REC_OK);
+    CHECK(w7rec_sys_enter(r, &cpu, unreadable, &reads, NULL) == W7REC_OK);
     cpu.instr = 20;
     cpu.eax = 0;
+    cpu.esp = cpu.edx + 4; /* back in the stub */
     CHECK(w7rec_sys_return(r, &cpu, 182, unreadable, &reads) == W7REC_OK);
     CHECK(w7rec_asid_changed(r, &cpu, 0x185000, 0x200000, unreadable, &reads) == W7REC_OK);
     w7rec_stats st;
@@ -48,7 +49,8 @@ int main(int argc, char **argv) {
     CHECK(st.page_records == 0 && st.unreadable_refs == st.page_refs && st.page_refs > 0);
     CHECK(reads == st.pages_read_calls);
     CHECK(strcmp(w7rec_last_error(r), "") == 0);
-    CHECK(w7rec_close(r, 30, "simulated") == W7REC_OK);
+    w7rec_set_total_instr(r, 30);
+    CHECK(w7rec_close(r, "simulated") == W7REC_OK);
     CHECK(w7rec_open("/nonexistent-dir/t.lz4", &o) == NULL && strlen(w7rec_last_error(NULL)) > 0);
     printf("ok: %llu page refs, all unreadable\n", (unsigned long long)st.page_refs);
     return 0;

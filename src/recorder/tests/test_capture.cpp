@@ -78,14 +78,15 @@ TEST(Capture, ReturnsPairWithTheirEnterPerThreadNotPerStub) {
     uint32_t t1 = s.kthread;
     // Two threads of one process in the same stub (same return address): syscalls2's (retaddr, cr3) key mixes
     // them up; (cr3, KTHREAD) does not.
-    ASSERT_EQ(s.enter(kNtDelayExecution, {1, 0}), 0);      // t1 enters at 1000
+    uint32_t edx1, edx2;
+    ASSERT_EQ(s.enter(kNtDelayExecution, {1, 0}, &edx1), 0); // t1 enters at 1000
     s.w.set_current_thread(t2);
-    ASSERT_EQ(s.enter(kNtDelayExecution, {2, 0}), 0);      // t2 enters at 1001
+    ASSERT_EQ(s.enter(kNtDelayExecution, {2, 0}, &edx2), 0); // t2 enters at 1001
     s.w.set_current_thread(t1);
-    ASSERT_EQ(s.ret(0x101), 0);                            // t1 returns
+    ASSERT_EQ(s.ret(0x101, UINT32_MAX, edx1), 0);            // t1 returns
     s.w.set_current_thread(t2);
-    ASSERT_EQ(s.ret(0x102), 0);                            // t2 returns
-    ASSERT_EQ(s.ret(0x103, kNtQuerySystemTime), 0);        // t2 again: no enter
+    ASSERT_EQ(s.ret(0x102, UINT32_MAX, edx2), 0);            // t2 returns
+    ASSERT_EQ(s.ret(0x103, kNtQuerySystemTime, edx2), 0);    // t2 again: no enter
     auto tr = s.finish();
     auto calls = Session::syscalls(tr);
     ASSERT_EQ(calls.size(), 5u);

@@ -71,9 +71,10 @@ TEST(Fuzz, RandomGuestMemoryNeverCrashesLoopsOrExceedsTheBudget) {
             uint32_t edx = 0x00100000u + (rng() % 4) * 0x1000u + 0x800; // stack pages: the only pages that change
             for (uint32_t k = 0; k < 17; k++) s.w.mem.u32(edx + 8 + 4 * k, args[k]);
             w7rec_cpu c = s.w.cpu(s.instr++, callno, edx);
-            ASSERT_EQ(w7rec_sys_enter(s.rec, &c, fake::Memory::read, &s.w.mem), 0);
+            ASSERT_EQ(w7rec_sys_enter(s.rec, &c, fake::Memory::read, &s.w.mem, nullptr), 0);
             if (rng() % 3) {
                 c = s.w.cpu(s.instr++, rng() % 2 ? 0 : 0xc0000022u, edx);
+                c.esp = edx + 4;
                 ASSERT_EQ(w7rec_sys_return(s.rec, &c, callno, fake::Memory::read, &s.w.mem), 0);
             }
         }

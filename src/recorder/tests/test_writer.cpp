@@ -16,7 +16,7 @@ using namespace support;
 TEST(Writer, HeaderCarriesOptionsAndSettings) {
     Session s("header");
     s.opts.data_cap = 77;
-    w7rec_close(s.rec, 0, "x");
+    w7rec_close(s.rec, "x");
     s.opts.replay_name = "my-replay";
     s.opts.recorder_name = "win7proc-offline-simulate";
     s.open();
@@ -26,7 +26,7 @@ TEST(Writer, HeaderCarriesOptionsAndSettings) {
     const auto &h = t.records.front();
     EXPECT_EQ(h.type, 1);
     EXPECT_EQ(h.magic, 0x52543757u);
-    EXPECT_EQ(h.major, 1);
+    EXPECT_EQ(h.major, 2);
     EXPECT_EQ(h.minor, 0);
     EXPECT_EQ(h.page_size, 4096u);
     EXPECT_EQ(h.kernel_base, 0x80000000u);
@@ -39,9 +39,12 @@ TEST(Writer, HeaderCarriesOptionsAndSettings) {
     EXPECT_EQ(settings["watch"], "default");
     EXPECT_EQ(settings["dedup_entries"], "1048576");
     EXPECT_EQ(settings["frame_size"], "1048576");
+    EXPECT_EQ(settings["dedup_window"], "16384");
+    EXPECT_EQ(settings["returns"], "syscalls2");
     const auto &e = t.records.back();
     EXPECT_EQ(e.type, 5);
     EXPECT_EQ(e.end_fields[0], 42u);
+    EXPECT_EQ(e.total_known, 1);
     EXPECT_EQ(e.reason, "replay-end");
     EXPECT_FALSE(t.truncated);
 }
@@ -213,8 +216,10 @@ TEST(Writer, UnwritablePathFailsWithAMessage) {
     std::string msg = w7rec_last_error(nullptr);
     EXPECT_NE(msg.find("/nonexistent-dir/x/trace.lz4"), std::string::npos) << msg;
     EXPECT_EQ(w7rec_open(nullptr, &o), nullptr);
-    EXPECT_EQ(w7rec_sys_enter(nullptr, nullptr, nullptr, nullptr), W7REC_E_ARG);
-    EXPECT_EQ(w7rec_close(nullptr, 0, nullptr), W7REC_E_ARG);
+    EXPECT_EQ(w7rec_sys_enter(nullptr, nullptr, nullptr, nullptr, nullptr), W7REC_E_ARG);
+    EXPECT_EQ(w7rec_return_hook(nullptr, nullptr, nullptr, nullptr), W7REC_E_ARG);
+    EXPECT_EQ(w7rec_hook_wanted(nullptr, 0, 0), 0);
+    EXPECT_EQ(w7rec_close(nullptr, nullptr), W7REC_E_ARG);
 }
 
 TEST(Writer, WriteErrorsAreReportedNotFatal) {
@@ -239,7 +244,7 @@ TEST(Writer, AContextSwitchEndsAFrameHoldingFlushRecordsRecords) {
     uint32_t edx = s.w.stack({0, 0});
     for (int i = 0; i < 4100; i++) {
         w7rec_cpu e = s.w.cpu(s.instr++, kNtDelayExecution, edx);
-        ASSERT_EQ(w7rec_sys_enter(s.rec, &e, fake::Memory::read, &s.w.mem), 0);
+        ASSERT_EQ(w7rec_sys_enter(s.rec, &e, fake::Memory::read, &s.w.mem, nullptr), 0);
     }
     EXPECT_EQ(trace::parse(trace::read_file(s.path)).frames, 1u);
     ASSERT_EQ(w7rec_asid_changed(s.rec, &c, 2, 1, fake::Memory::read, &s.w.mem), 0);
@@ -263,6 +268,16 @@ static std::vector<uint8_t> colliding_page(int which) {
     return page;
 }
 
+TEST(Writer, PageHashIsXxh3OfTheBytes) {
+    // Expected values from xxhsum 0.8.1 (`xxhsum -H3`), an independent program: the empty input, and the page
+    // whose byte i is (7i + 3) mod 256.
+    std::vector<uint8_t> page(4096);
+    for (size_t i = 0; i < page.size(); i++) page[i] = (uint8_t)(i * 7 + 3);
+    EXPECT_EQ(w7_page_hash(nullptr, 0), 0x2d06800538d394c2ull);
+    EXPECT_EQ(w7_page_hash(page.data(), page.size()), 0xd7428746842be37eull);
+    EXPECT_EQ(w7_hash_for_test(page), 0xd7428746842be37eull);
+}
+
 TEST(Dedup, SipHashMatchesThePublishedVectors) {
     // SipHash-2-4 paper, appendix A / reference vectors.h: key 00..0f, message 00..(len-1).
     uint8_t msg[64];
@@ -277,7 +292,7 @@ TEST(Dedup, SipHashMatchesThePublishedVectors) {
 TEST(Dedup, PagesWithEqualFnvKeepTheirOwnBytes) {
     auto a = colliding_page(0), b = colliding_page(1);
     ASSERT_NE(a, b);
-    ASSERT_EQ(w7_hash_for_test(a), w7_hash_for_test(b)) << "the pages must collide under FNV-1a 64";
+    ASSERT_EQ(fnv1a64_for_test(a), fnv1a64_for_test(b)) << "the pages must collide under FNV-1a 64";
     // A hostile guest: the GDT page holds one page, the user stack the other; every other page is unreadable.
     struct Guest { const std::vector<uint8_t> *a, *b; } g{&a, &b};
     auto read = [](void *opaque, uint32_t va, uint8_t *buf, uint32_t len) -> int {
@@ -295,7 +310,7 @@ TEST(Dedup, PagesWithEqualFnvKeepTheirOwnBytes) {
     c.edx = 0x0012f000u;
     c.cr3 = 0x00185000u;
     c.gdt_base = 0x80b95000u;
-    ASSERT_EQ(w7rec_sys_enter(s.rec, &c, read, &g), 0);
+    ASSERT_EQ(w7rec_sys_enter(s.rec, &c, read, &g, nullptr), 0);
     auto t = s.finish();
     auto calls = Session::syscalls(t);
     ASSERT_EQ(calls.size(), 1u);
@@ -310,7 +325,7 @@ TEST(Dedup, PagesWithEqualFnvKeepTheirOwnBytes) {
     EXPECT_TRUE(t.page_data.at(idb) == b) << "page b holds other bytes";
     for (const auto &r : t.records)
         if (r.type == 2) {
-            EXPECT_EQ(r.hash, w7_hash_for_test(a)) << "the PAGE record's hash stays FNV-1a 64";
+            EXPECT_EQ(r.hash, w7_hash_for_test(t.page_data.at(r.content_id))) << "the PAGE record's hash is XXH3-64";
         }
 }
 

@@ -36,7 +36,10 @@ struct Record {
     std::vector<uint32_t> args;
     std::vector<PageRef> pages;
     uint32_t old_cr3 = 0, new_cr3 = 0;
-    uint64_t end_fields[7] = {};
+    // END: total_instr, syscall_records, switch_records, page_records, page_refs, unreadable_refs,
+    // unmatched_returns, returns_inferred, returns_by_hook, enters_pending
+    uint64_t end_fields[10] = {};
+    uint8_t total_known = 0;
 };
 
 struct Trace {
@@ -134,7 +137,9 @@ inline Trace parse(const std::vector<uint8_t> &file) {
             for (uint32_t n = c.u32(), i = 0; i < n; i++) { PageRef p; p.space = c.u32(); p.vpn = c.u32(); p.content_id = c.u32(); r.pages.push_back(p); }
             break;
         case 5:
-            for (auto &f : r.end_fields) f = c.u64();
+            r.end_fields[0] = c.u64();
+            r.total_known = c.u8();
+            for (int i = 1; i < 10; i++) r.end_fields[i] = c.u64();
             r.reason = c.str();
             break;
         default:
@@ -197,9 +202,12 @@ inline std::string to_jsonl(const Trace &t) {
               << ",\"thread\":" << r.thread << ",\"pages\":" << pages_json(r.pages) << "}\n";
             break;
         case 5:
-            o << "{\"type\":\"end\",\"total_instr\":" << r.end_fields[0] << ",\"syscall_records\":" << r.end_fields[1]
+            o << "{\"type\":\"end\",\"total_instr\":" << r.end_fields[0] << ",\"total_known\":" << (int)r.total_known
+              << ",\"syscall_records\":" << r.end_fields[1]
               << ",\"switch_records\":" << r.end_fields[2] << ",\"page_records\":" << r.end_fields[3] << ",\"page_refs\":" << r.end_fields[4]
-              << ",\"unreadable_refs\":" << r.end_fields[5] << ",\"unmatched_returns\":" << r.end_fields[6] << ",\"reason\":" << json_str(r.reason) << "}\n";
+              << ",\"unreadable_refs\":" << r.end_fields[5] << ",\"unmatched_returns\":" << r.end_fields[6]
+              << ",\"returns_inferred\":" << r.end_fields[7] << ",\"returns_by_hook\":" << r.end_fields[8]
+              << ",\"enters_pending\":" << r.end_fields[9] << ",\"reason\":" << json_str(r.reason) << "}\n";
             break;
         default:
             o << "{\"type\":\"unknown\",\"record_type\":" << r.type << ",\"length\":" << r.length << "}\n";
