@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -62,18 +61,13 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
     public TraceGuestMemory(TraceHeader header, int maxMappedPages = DefaultMaxMappedPages)
         : this(header.KernelBase, DedupWindowOf(header), maxMappedPages) { }
 
-    /// <summary>The header's <c>dedup_window</c>. The reader refuses a 2.x header without a valid one, so a missing
-    /// or bad value here means a header built by hand: the format error says so.</summary>
-    public static int DedupWindowOf(TraceHeader header)
-    {
-        if (header.Major < 2) return int.TryParse(Environment.GetEnvironmentVariable("W7_INTERIM_WINDOW"), out var iw) ? iw : MaxDedupWindow; // INTERIM until the 2.0 reader lands (it refuses 1.x)
-        foreach (var (key, value) in header.Settings)
-            if (key == "dedup_window")
-                return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var w) && w is >= MinDedupWindow and <= MaxDedupWindow
-                    ? w
-                    : throw new TraceFormatException($"header setting dedup_window '{value}' is not a number from {MinDedupWindow} to {MaxDedupWindow}");
-        throw new TraceFormatException("the header has no dedup_window setting (required since trace format 2.0)");
-    }
+    /// <summary>The header's <c>dedup_window</c> (the reader has checked it; a header built by hand without one is
+    /// a format error).</summary>
+    public static int DedupWindowOf(TraceHeader header) =>
+        header.DedupWindow is >= MinDedupWindow and <= MaxDedupWindow
+            ? (int)header.DedupWindow
+            : throw new TraceFormatException(
+                $"the header's dedup_window {header.DedupWindow} is not a number from {MinDedupWindow} to {MaxDedupWindow} (required since trace format 2.0)");
 
     public uint KernelBase { get; }
     /// <summary>How many of the newest contents a page map may name (the header's <c>dedup_window</c>).</summary>

@@ -279,10 +279,10 @@ public class TraceGuestMemoryTests
     [Fact]
     public void The_window_comes_from_the_header()
     {
-        var header = new TraceHeader(2, 0, 4096, KernelBase, "windows_7_x86", "t", "0", "r", [new("dedup_window", "300")]);
+        var header = new TraceHeader(2, 0, 4096, KernelBase, "windows_7_x86", "t", "0", "r", [new("dedup_window", "300")]) { DedupWindow = 300 };
         Assert.Equal(300, new TraceGuestMemory(header).DedupWindow);
-        var bad = header with { Settings = [new("dedup_window", "0")] };
-        Assert.Contains("dedup_window '0' is not a number from 1 to 262144", Assert.Throws<TraceFormatException>(() => new TraceGuestMemory(bad)).Message);
+        var bad = header with { DedupWindow = 0 };
+        Assert.Contains("dedup_window 0 is not a number from 1 to 262144", Assert.Throws<TraceFormatException>(() => new TraceGuestMemory(bad)).Message);
     }
 
     [Fact]
