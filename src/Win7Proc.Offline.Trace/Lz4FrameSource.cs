@@ -371,6 +371,9 @@ internal sealed class RecordBuffer(int maxFrameBytes)
     public ReadOnlySpan<byte> Data => _buffer.AsSpan(_start, _end - _start);
     public void Consume(int count) => _start += count;
 
+    /// <summary>Unconsumed bytes [offset, offset + length) as memory, valid until the buffer is next filled.</summary>
+    public ReadOnlyMemory<byte> Borrow(int offset, int length) => _buffer.AsMemory(_start + offset, length);
+
     /// <summary>Moves unconsumed bytes to the front so the buffer does not grow with the file.</summary>
     public void Compact()
     {

@@ -68,5 +68,9 @@ public sealed record TraceReaderOptions
     /// Same records, offsets and errors as without; false = single-threaded.</summary>
     public bool DecodeAhead { get; init; } = true;
 
+    /// <summary>PAGE records' <see cref="PageRecord.Data"/> points into the reader's buffer and is valid only until the
+    /// next record is read (no 4 KiB array per page): for consumers that copy it at once (TraceGuestMemory).</summary>
+    public bool BorrowPageData { get; init; }
+
     public static TraceReaderOptions Default { get; } = new();
 }
