@@ -47,6 +47,10 @@ public sealed record AnalyzerOptions
     /// <summary>Faster, larger output: zlib level 1 instead of 9.</summary>
     public bool FastCompression { get; init; }
 
+    /// <summary>Decode the trace on the analysis thread instead of a second one (same output; for comparisons).
+    /// The pandalog's own compression thread is not affected.</summary>
+    public bool SingleThreaded { get; init; }
+
     public static AnalyzerOptions Default { get; } = new();
 
     internal bool Wants(SyscallFamily family) => Only is null || Only.Contains(family);
