@@ -8,10 +8,9 @@ namespace Win7Proc.Offline.Analyzer.Tests.Samples;
 /// <param name="Name">The full object name (file device path, key path, section/port name), when the event names one.</param>
 /// <param name="TargetPid">The other process (created, terminated, opened, written to, mapped into), when there is one.</param>
 /// <param name="StatusUnknown">The call's return is not in the trace (never came, or not seen): status left unset.</param>
-/// <param name="NameUnchecked">The name cannot be derived (inputs read at a return whose enter predates the recording).</param>
 sealed record ExpectedFact(ulong Instr, uint Pid, string Kind, bool Succeeds, string? Name = null, uint? TargetPid = null,
     string? Image = null, string? CommandLine = null, string? SecondName = null, string? Description = null,
-    bool StatusUnknown = false, bool NameUnchecked = false)
+    bool StatusUnknown = false)
 {
     public override string ToString() => Description ?? $"{Kind} by {Pid} at {Instr}";
 }
@@ -38,7 +37,7 @@ sealed class ScenarioFacts
     public long ReturnsInferred { get; private set; }
     public long EntersWithoutReturn { get; private set; }
     public long EntriesWithUnknownStatus { get; private set; }
-    /// <summary>Returns syscalls2 does not deliver but the glue's hook sees: at least this many capture-bit-3 records.</summary>
+    /// <summary>Returns syscalls2 does not deliver but the glue's hook sees (capture bit 3, END returns_by_hook).</summary>
     public long ReturnsOnlyTheHookSees { get; private set; }
     /// <summary>System calls (NtQueryValueKey, ...) with an event whose pages were unreadable: the run report must
     /// count unreadable structures for exactly these.</summary>
@@ -345,11 +344,7 @@ sealed class ScenarioFacts
                 if (!known && !selfKill) EntriesWithUnknownStatus++;
                 fact = fact with { StatusUnknown = !known };
             }
-            else if (!entered)
-            {
-                if (!seen.Contains(c)) continue;   // the recorder never hears of it
-                fact = fact with { Instr = c.Return!.Value, NameUnchecked = true };
-            }
+            else if (!entered) continue;   // a return without its enter carries no arguments (FORMAT.md 2.0): counted only
             else if (seen.Contains(c)) fact = fact with { Instr = c.Return!.Value };
             else
             {
