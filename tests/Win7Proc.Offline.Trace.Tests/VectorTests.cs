@@ -12,7 +12,7 @@ namespace Win7Proc.Offline.Trace.Tests;
 /// </summary>
 public class VectorTests
 {
-    public static TheoryData<string> Names => new() { "basic", "truncated", "unknown-record" };
+    public static TheoryData<string> Names => new() { "basic", "truncated", "unknown-record", "returns" };
 
     [Theory]
     [MemberData(nameof(Names))]

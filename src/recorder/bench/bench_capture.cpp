@@ -113,7 +113,7 @@ void BM_NtClose(benchmark::State &state) {
 void BM_Unwatched(benchmark::State &state) {
     run_pair(state, kNtDelayExecution, [](Guest &) { return std::vector<uint32_t>{0, 0x12f100}; }, [](Guest &) {});
 }
-// NtWriteFile whose data and stack words change every call: new page contents each time (FNV-1a hashing, PAGE
+// NtWriteFile whose data and stack words change every call: new page contents each time (SipHash dedup, XXH3 PAGE
 // records, compression) — the cost when pages do not repeat.
 void BM_NtWriteFileFreshPages(benchmark::State &state) {
     Guest g(state.range(0) != 0);

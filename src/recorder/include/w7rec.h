@@ -112,7 +112,8 @@ typedef struct w7rec_stats {
     uint64_t bytes_uncompressed, bytes_written, pages_read_calls;
     uint64_t returns_inferred;  /* return records with capture bit 2 (the call ended, its return was not seen) */
     uint64_t returns_by_hook;   /* returns seen only by w7rec_return_hook (syscalls2 had not reported them) */
-    uint64_t enters_pending;    /* calls entered and not yet returned, now */
+    uint64_t enters_pending;    /* calls entered and not yet returned, now, including calls the core had to forget
+                                 * (more than 4096 threads with calls in flight, nesting deeper than 8) */
 } w7rec_stats;
 W7REC_EXPORT void w7rec_get_stats(const w7rec *r, w7rec_stats *out);
 

@@ -317,18 +317,19 @@ int w7rec_hook_wanted(const w7rec *r, uint32_t cr3, uint32_t pc) {
     return 0;
 }
 
-/* Removes call `i` of thread `t` (the caller has copied it if needed). */
-static void thread_remove(w7rec *r, w7_thread_calls *t, uint32_t i) {
+/* Removes call `i` of thread `t` (the caller has copied it if needed). A call that is only forgotten (no room)
+ * stays counted in enters_pending: its return will never be paired. */
+static void thread_remove(w7rec *r, w7_thread_calls *t, uint32_t i, int forgotten) {
     retaddr_add(r, t->cr3, t->calls[i].retaddr, -1);
     memmove(&t->calls[i], &t->calls[i + 1], (t->depth - i - 1) * sizeof t->calls[0]);
     t->depth--;
-    r->stats.enters_pending--;
+    if (!forgotten) r->stats.enters_pending--;
     if (t->depth == 0) t->state = 2;
 }
 
 /* Forgets every call of a thread slot that is being taken over (crowded table). */
 static void thread_forget(w7rec *r, w7_thread_calls *t) {
-    while (t->state == 1 && t->depth) thread_remove(r, t, t->depth - 1);
+    while (t->state == 1 && t->depth) thread_remove(r, t, t->depth - 1, 1);
     t->state = 2;
 }
 
@@ -347,7 +348,7 @@ static void pending_push(w7rec *r, uint32_t cr3, uint32_t thread, const w7_pendi
         t->cr3 = cr3;
         t->thread = thread;
     }
-    if (t->depth == W7_MAX_NESTING) thread_remove(r, t, 0); /* nested too deep: forget the outermost call */
+    if (t->depth == W7_MAX_NESTING) thread_remove(r, t, 0, 1); /* nested too deep: forget the outermost call */
     t->calls[t->depth++] = *call;
     r->stats.enters_pending++;
     retaddr_add(r, cr3, call->retaddr, +1);
@@ -463,7 +464,7 @@ static int end_calls_from(w7rec *r, const w7rec_cpu *cpu, w7_thread_calls *t, ui
     uint32_t cr3 = t->cr3, thread = t->thread;
     while (t->state == 1 && t->depth > from) {
         w7_pending gone = t->calls[t->depth - 1];
-        thread_remove(r, t, t->depth - 1);
+        thread_remove(r, t, t->depth - 1, 0);
         int rc = write_not_seen(r, cpu, cr3, thread, &gone);
         if (rc != W7REC_OK) return rc;
     }
@@ -573,7 +574,7 @@ static int take_return(w7rec *r, const w7rec_cpu *cpu, w7_call *call, w7_pending
     int rc = end_calls_from(r, cpu, t, i + 1);
     if (rc != W7REC_OK) return rc;
     *out = t->calls[i];
-    thread_remove(r, t, i);
+    thread_remove(r, t, i, 0);
     uint32_t status = call->status, kthread = call->kthread, eprocess = call->eprocess;
     call_from_pending(call, out);
     call->status = status;
@@ -663,6 +664,10 @@ void w7rec_get_stats(const w7rec *r, w7rec_stats *out) {
     memset(out, 0, sizeof *out);
     if (!r) return;
     *out = r->stats;
+    if (r->held.active) { /* a hook return not yet written: it will be, with bit 3, unless syscalls2 reports it */
+        out->syscall_records++;
+        out->returns_by_hook++;
+    }
     out->page_records = r->writer.page_records;
     out->bytes_uncompressed = r->writer.bytes_uncompressed;
     out->bytes_written = r->writer.bytes_written;

@@ -67,8 +67,8 @@
 #define W7_OBJECT_PROCESS_INFO_SIZE 0x08u
 #define W7_OBJECT_NAME_INFO_DIRECTORY 0x0u
 #define W7_OBJECT_NAME_INFO_NAME 0x4u /* UNICODE_STRING */
-/* All optional headers below the header: creator 0x10 + name 0x10 + handle 0x8 + quota 0x10 + process 0x8 */
-#define W7_OBJECT_OPTIONAL_HEADERS_MAX 0x48u
+/* All optional headers below the header: creator 0x10 + name 0x10 + handle 0x8 + quota 0x10 + process 0x8 = 0x40 */
+#define W7_OBJECT_OPTIONAL_HEADERS_MAX 0x40u
 
 /* Object type indices [V2 win7.py type_map, OSI, PWold] */
 #define W7_TYPE_DIRECTORY 3u

@@ -83,6 +83,11 @@ struct World {
         mem.u32(gdt + 0x34, e2);
         mem.u32(kpcr + 0x1c, kpcr);
         mem.u32(kpcr + 0x20, kpcr + 0x120);
+        // KUSER_SHARED_DATA.SystemTime (KSYSTEM_TIME at +0x14: LowPart, High1Time, High2Time) = 2016-01-01 00:00 UTC
+        // as a FILETIME: 130960800000000000 = 0x01d144275b804000.
+        mem.u32(0xffdf0000u + 0x14, 0x5b804000u);
+        mem.u32(0xffdf0000u + 0x18, 0x01d14427u);
+        mem.u32(0xffdf0000u + 0x1c, 0x01d14427u);
     }
 
     uint32_t kalloc(uint32_t size) {

@@ -1,4 +1,4 @@
-// make_vectors — writes the trace format's test vectors (tracefmt/vectors/): basic, truncated, unknown-record,
+// make_vectors — writes the trace format's test vectors (tracefmt/vectors/): basic, truncated, unknown-record, returns,
 // each NAME.lz4 with NAME.expected.jsonl (one JSON object per record, decoded by the independent reader in
 // trace_reader.hpp). With W7REC_WRITE_VECTORS=1 it writes them into DIR; otherwise it regenerates them in a temp
 // dir and fails unless the committed files in DIR are byte-identical (the recorder is deterministic).
@@ -18,7 +18,7 @@
 
 namespace {
 
-enum : uint32_t { kNtClose = 50, kNtDelayExecution = 98, kNtOpenKey = 182 };
+enum : uint32_t { kNtClose = 50, kNtDelayExecution = 98, kNtOpenKey = 182, kNtWaitForSingleObject = 387 };
 
 struct Scenario {
     fake::World w;
@@ -26,7 +26,8 @@ struct Scenario {
     uint64_t instr = 5000;
     uint32_t eprocess = 0, kthread = 0;
 
-    Scenario(const std::string &path, const std::string &name, uint32_t frame_size) {
+    Scenario(const std::string &path, const std::string &name, uint32_t frame_size, uint32_t dedup_window = 0,
+             const char *returns = nullptr) {
         w.own_page = false; // pack the structures: small vectors
         w7rec_options o;
         w7rec_default_options(&o);
@@ -37,6 +38,8 @@ struct Scenario {
         o.data_cap = 64;
         o.page_budget = 64;
         o.dedup_entries = 4096;
+        if (dedup_window) o.dedup_window = dedup_window;
+        if (returns) o.returns = returns;
         rec = w7rec_open(path.c_str(), &o);
         if (!rec) throw std::runtime_error(std::string("open: ") + w7rec_last_error(nullptr));
         eprocess = w.process(1232, 508, "explorer.exe", "\\Device\\HarddiskVolume2\\Windows\\explorer.exe", w.mem.cr3);
@@ -50,6 +53,24 @@ struct Scenario {
         w7rec_cpu c = w.cpu(instr, callno, last_edx);
         instr += 17;
         check(w7rec_sys_enter(rec, &c, fake::Memory::read, &w.mem, nullptr));
+    }
+    // An enter with its frame at `edx` (below a pending frame: nested; at or above it: the pending call ended).
+    void enter_at(uint32_t callno, uint32_t edx, const std::vector<uint32_t> &args) {
+        w.mem.u32(edx, 0x77a764f4u);
+        for (size_t i = 0; i < args.size(); i++) w.mem.u32(edx + 8 + 4 * (uint32_t)i, args[i]);
+        last_edx = edx;
+        w7rec_cpu c = w.cpu(instr, callno, edx);
+        instr += 17;
+        check(w7rec_sys_enter(rec, &c, fake::Memory::read, &w.mem, nullptr));
+    }
+    // The return of the call entered at `edx`, seen by syscalls2 or by the recorder's own hook.
+    void ret_of(uint32_t edx, uint32_t status, bool by_hook) {
+        w7rec_cpu c = w.cpu(instr, status, 0x0012f000u);
+        c.pc = 0x77a764f4u;
+        c.esp = edx + 4;
+        instr += 23;
+        check(by_hook ? w7rec_return_hook(rec, &c, fake::Memory::read, &w.mem)
+                      : w7rec_sys_return(rec, &c, UINT32_MAX, fake::Memory::read, &w.mem));
     }
     void ret(uint32_t status) {
         w7rec_cpu c = w.cpu(instr, status, 0x0012f000u);
@@ -80,9 +101,9 @@ struct Scenario {
         enter(kNtClose, {h});
         ret(0);
     }
-    void close(uint64_t total) {
-        w7rec_set_total_instr(rec, total);
-        check(w7rec_close(rec, "simulated"));
+    void close(uint64_t total, const char *reason = "simulated") {
+        if (total) w7rec_set_total_instr(rec, total);
+        check(w7rec_close(rec, reason));
         rec = nullptr;
     }
 };
@@ -129,7 +150,35 @@ void generate(const std::string &dir) {
         s.ret(0);
         s.close(s.instr + 1000);
     }
-    for (const char *name : {"basic", "truncated", "unknown-record"}) {
+    {
+        // Return detection and the content-id window (FORMAT.md §4, §5): window 24 (page_budget follows it down).
+        Scenario s(dir + "/returns.lz4", "returns", 1u << 20, 24, "hooks+syscalls2");
+        uint32_t t1 = s.kthread, t2 = s.w.thread(s.eprocess, 2000);
+        // Two threads in one stub: syscalls2 reports t2's return, the recorder's hook t1's (capture bit 3).
+        uint32_t e1 = s.w.stack({0x11, 0, 0}), e2 = s.w.stack({0x22, 0, 0});
+        s.enter_at(kNtWaitForSingleObject, e1, {0x11, 0, 0});
+        s.w.set_current_thread(t2);
+        s.enter_at(kNtWaitForSingleObject, e2, {0x22, 0, 0});
+        s.ret_of(e2, 0, false);
+        s.w.set_current_thread(t1);
+        s.ret_of(e1, 0x102, true);
+        // A nested call whose return nobody saw, ended by its outer call's return (capture bit 2).
+        uint32_t outer = s.w.stack({0x33, 1, 0});
+        s.enter_at(kNtWaitForSingleObject, outer, {0x33, 1, 0});
+        s.enter_at(kNtDelayExecution, outer - 0x100, {0x44, 0});
+        s.ret_of(outer, 0, false);
+        // Enough new stack pages to push the first contents out of the window: the identity pages are written
+        // again under new ids.
+        for (uint32_t i = 0; i < 30; i++) {
+            uint32_t edx = s.w.ualloc(4096) + 0x800;
+            s.enter_at(kNtDelayExecution, edx, {i, 0x1000 + i});
+            s.ret_of(edx, 0, false);
+        }
+        // A call still pending at the end; total unknown (never set), stopped before the end.
+        s.enter(kNtClose, {8});
+        s.close(0, "replay-stopped");
+    }
+    for (const char *name : {"basic", "truncated", "unknown-record", "returns"}) {
         std::string base = dir + "/" + name;
         trace::Trace t = trace::parse(trace::read_file(base + ".lz4"));
         write_text(base + ".expected.jsonl", trace::to_jsonl(t));
@@ -160,7 +209,8 @@ int main(int argc, char **argv) {
         generate(tmp);
         int failures = 0;
         for (const char *name : {"basic.lz4", "basic.expected.jsonl", "truncated.lz4", "truncated.expected.jsonl",
-                                 "unknown-record.lz4", "unknown-record.expected.jsonl"}) {
+                                 "unknown-record.lz4", "unknown-record.expected.jsonl", "returns.lz4",
+                                 "returns.expected.jsonl"}) {
             std::vector<uint8_t> fresh = trace::read_file(tmp + "/" + name), old;
             try {
                 old = trace::read_file(committed + "/" + name);

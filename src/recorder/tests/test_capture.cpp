@@ -468,3 +468,38 @@ TEST(Capture, SetValueDataIsCappedAndOpenProcessClientIdIsCaptured) {
     EXPECT_FALSE(v.count({s.w.mem.cr3, data_end_page + 2})) << "data_cap bounds the 4000 bytes";
     EXPECT_TRUE(pages_of(*calls[1]).count({s.w.mem.cr3, cid >> 12})) << "CLIENT_ID";
 }
+
+// Nested calls on one thread pair by stack, innermost first; nesting deeper than the core keeps (8) forgets the
+// outermost calls, whose returns then come unmatched, and END keeps counting them as enters never paired.
+TEST(Capture, DeepNestingPairsByStackAndCountsWhatItForgets) {
+    Session s("deep-nesting");
+    s.boot();
+    uint32_t top = s.w.ualloc(0x1000) + 0xf00;
+    std::vector<uint32_t> frames;
+    for (uint32_t depth = 0; depth < 10; depth++) {
+        uint32_t edx = top - depth * 0x100; // each nested call runs deeper
+        s.w.mem.u32(edx, 0x77a764f4u);
+        s.w.mem.u32(edx + 8, depth);
+        s.w.mem.u32(edx + 12, 0);
+        w7rec_cpu c = s.w.cpu(s.instr++, kNtDelayExecution, edx);
+        ASSERT_EQ(w7rec_sys_enter(s.rec, &c, fake::Memory::read, &s.w.mem, nullptr), 0);
+        frames.push_back(edx);
+    }
+    for (size_t i = frames.size(); i-- > 0;) ASSERT_EQ(s.ret(0, kNtDelayExecution, frames[i]), 0);
+    auto t = s.finish();
+    std::vector<const trace::Record *> rets;
+    for (const auto *r : Session::all_syscalls(t)) if (r->phase == 1) rets.push_back(r);
+    ASSERT_EQ(rets.size(), 10u);
+    for (size_t i = 0; i < 8; i++) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(rets[i]->capture & 6, 0);
+        ASSERT_EQ(rets[i]->args.size(), 2u);
+        EXPECT_EQ(rets[i]->args[0], 9 - i) << "innermost first";
+    }
+    EXPECT_EQ(rets[8]->capture, 2) << "forgotten: its return has no enter";
+    EXPECT_EQ(rets[9]->capture, 2);
+    const auto &end = t.records.back();
+    EXPECT_EQ(end.end_fields[6], 2u);  // unmatched_returns
+    EXPECT_EQ(end.end_fields[7], 0u);  // returns_inferred
+    EXPECT_EQ(end.end_fields[9], 2u);  // enters_pending: the two forgotten enters were never paired
+}

@@ -56,6 +56,7 @@ TEST(Fuzz, RandomGuestMemoryNeverCrashesLoopsOrExceedsTheBudget) {
         Session s(watch_all ? "fuzz-all" : "fuzz-default", false);
         s.opts.watch_all = watch_all;
         s.opts.page_budget = 96;
+        s.opts.dedup_window = watch_all ? 96 : 16384; // 96: as tight as the page budget allows
         s.opts.data_cap = 1u << 20;
         s.open();
         HostileGuest g;
@@ -94,6 +95,22 @@ TEST(Fuzz, RandomGuestMemoryNeverCrashesLoopsOrExceedsTheBudget) {
             }
         }
         EXPECT_GT(records, 1500u);
+        // FORMAT.md §4: ids go up by one, and every page map names only contents inside the window.
+        uint32_t newest = 0, window = watch_all ? 96u : 16384u;
+        for (const auto &r : t.records) {
+            if (r.type == 2) {
+                ASSERT_EQ(r.content_id, newest + 1);
+                newest = r.content_id;
+            }
+            for (const auto &p : r.pages) {
+                if (!p.content_id) continue;
+                ASSERT_LE(p.content_id, newest);
+                ASSERT_LT(newest - p.content_id, window) << "record names a content outside the window";
+            }
+        }
+        if (watch_all) {
+            EXPECT_GT(newest, 10 * window) << "the run must cycle the window many times";
+        }
         // The garbage was really walked: some events reach the budget, many reads fail.
         EXPECT_EQ(max_pages, 96u);
         EXPECT_GT(unreadable, 100u);

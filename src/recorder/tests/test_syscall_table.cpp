@@ -35,6 +35,18 @@ TEST(SyscallTable, NamesCountsAndKindsFollowTheDeclaredTypes) {
     EXPECT_EQ(w7_syscall_lookup(266)->kinds[1], W7_ARG_UNICODE_STRING); // NtQueryValueKey ValueName
     EXPECT_EQ(w7_syscall_lookup(277)->kinds[4], W7_ARG_PSIZE); // NtReadVirtualMemory NumberOfBytesRead
     EXPECT_EQ(w7_syscall_lookup(400)->nargs, 0); // NtYieldExecution
+    // Declarators (PANDA's prototypes): `T x[]` is a pointer to an array, `T *x` a pointer to T.
+    EXPECT_STREQ(w7_syscall_lookup(389)->name, "NtWaitForMultipleObjects");
+    EXPECT_EQ(w7_syscall_lookup(389)->kinds[1], W7_ARG_POINTER);   // HANDLE Handles[]
+    EXPECT_EQ(w7_syscall_lookup(390)->kinds[1], W7_ARG_POINTER);   // LONG Handles[] (NtWaitForMultipleObjects32)
+    EXPECT_EQ(w7_syscall_lookup(55)->kinds[1], W7_ARG_POINTER);    // NtCompactKeys HANDLE KeyArray[]
+    EXPECT_EQ(w7_syscall_lookup(173)->kinds[2], W7_ARG_POINTER);   // NtNotifyChangeMultipleKeys OBJECT_ATTRIBUTES SlaveObjects[]
+    EXPECT_EQ(w7_syscall_lookup(160)->kinds[0], W7_ARG_PULONG);    // NtLockProductActivationKeys ULONG *pPrivateVer
+    EXPECT_EQ(w7_syscall_lookup(160)->kinds[1], W7_ARG_PULONG);    // ULONG *pSafeMode
+    EXPECT_EQ(w7_syscall_lookup(137)->kinds[1], W7_ARG_POINTER);   // NtGetDevicePowerState DEVICE_POWER_STATE *State
+    EXPECT_EQ(w7_syscall_lookup(361)->kinds[1], W7_ARG_POINTER);   // NtShutdownWorkerFactory LONG *PendingWorkerCount
+    EXPECT_EQ(w7_syscall_lookup(19)->kinds[1], W7_ARG_POINTER);    // NtAllocateVirtualMemory PVOID *BaseAddress
+    EXPECT_EQ(w7_syscall_lookup(389)->kinds[0], W7_ARG_VALUE);     // ULONG Count
     unsigned max = 0;
     for (unsigned i = 0; i < w7_syscall_count; i++) max = w7_syscalls[i].nargs > max ? w7_syscalls[i].nargs : max;
     EXPECT_EQ(max, 17u);

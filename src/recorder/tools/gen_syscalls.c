@@ -1,6 +1,9 @@
 /* gen_syscalls — build-time generator: tracefmt/windows-7-x86-syscalls.tsv → a C table (number → name, nargs,
  * per-argument kind). Usage: gen_syscalls IN.tsv OUT.c. The kinds are the enum in src/syscalls.h; the mapping
- * from a Windows type name to a kind is below (anything else that starts with 'P' or is PVOID is a plain pointer). */
+ * from a Windows type name to a kind is below (anything else that starts with 'P' or is PVOID is a plain pointer).
+ * A declarator matters too (PANDA's windows_7_x86_prototypes.txt writes 11 arguments of 10 calls that way):
+ * `T *x` is a pointer to T, i.e. the type PT (`ULONG *pSafeMode` is a PULONG); `T x[]` is a pointer to an array
+ * whose length is another argument (`HANDLE Handles[]` of NtWaitForMultipleObjects is not one handle). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,22 @@ static const char *kind_of(const char *type) {
         if (strcmp(type, kKinds[i].type) == 0) return kKinds[i].kind;
     if (type[0] == 'P' || strncmp(type, "LP", 2) == 0) return "W7_ARG_POINTER";
     return "W7_ARG_VALUE";
+}
+
+/* The kind of one argument declaration "TYPE NAME", "TYPE *NAME", "TYPE* NAME" or "TYPE NAME[]". */
+static const char *kind_of_declaration(const char *decl) {
+    char type[128], rest[128] = "";
+    if (sscanf(decl, "%127s %127s", type, rest) < 1) return "W7_ARG_VALUE";
+    size_t n = strlen(type);
+    int pointer = rest[0] == '*' || (n > 0 && type[n - 1] == '*');
+    while (n > 0 && type[n - 1] == '*') type[--n] = 0;
+    if (strstr(rest, "[]")) return "W7_ARG_POINTER"; /* an array: its element count is another argument */
+    if (pointer) {
+        char pointer_type[130];
+        snprintf(pointer_type, sizeof pointer_type, "P%s", type);
+        return kind_of(pointer_type);
+    }
+    return kind_of(type);
 }
 
 static char *trim(char *s) {
@@ -65,9 +84,7 @@ int main(int argc, char **argv) {
                 a = trim(a);
                 if (!*a) continue;
                 if (nargs == MAX_ARGS) { fprintf(stderr, "%s:%d: too many args\n", argv[1], lineno); return 1; }
-                char type[128];
-                if (sscanf(a, "%127s", type) != 1) return 1;
-                kinds[nargs++] = kind_of(type);
+                kinds[nargs++] = kind_of_declaration(a);
             }
         }
         fprintf(out, "    {%d, \"%s\", %d, {", no, trim(name), nargs);
