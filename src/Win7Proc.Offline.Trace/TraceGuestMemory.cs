@@ -229,10 +229,9 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
     bool MakeRoom()
     {
         uint current = _applies;
-        var expired = new List<ulong>();
+        // Removing the current entry while enumerating is allowed (Dictionary, .NET Core 3.0+): no list of keys.
         foreach (var (key, value) in _map)
-            if ((uint)value != 0 && !InWindow((uint)value)) expired.Add(key);
-        foreach (var key in expired) _map.Remove(key);
+            if ((uint)value != 0 && !InWindow((uint)value)) _map.Remove(key);
         int target = MaxMappedPages - Math.Max(1, MaxMappedPages / 4);
         if (_map.Count <= target) return true;
 
@@ -248,11 +247,10 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
             kept += byBucket[b];
         }
         cut = Math.Max(cut, 1); // bucket 0 is age 0: the record being applied
-        var old = new List<ulong>();
+        int before = _map.Count;
         foreach (var (key, value) in _map)
-            if (AgeBucket(current - (uint)(value >> 32)) >= cut) old.Add(key);
-        foreach (var key in old) _map.Remove(key);
-        DroppedMapEntries += old.Count;
+            if (AgeBucket(current - (uint)(value >> 32)) >= cut) _map.Remove(key);
+        DroppedMapEntries += before - _map.Count;
         return _map.Count < MaxMappedPages;
     }
 
