@@ -43,6 +43,7 @@ public class HardWorldScenarioTests
             [ { "instr": 1000, "pid": 1232, "tid": 1240, "op": "open_file", "path": "\\??\\C:\\late.txt", "as": "late", "returns_at": 6000 },
               { "instr": 2000, "pid": 1232, "op": "open_key", "root": "hkcu", "path": "Early" },
               { "instr": 7000, "pid": 1232, "op": "open_key", "root": "hkcu", "path": "Software" },
+              { "instr": 7500, "pid": 1232, "op": "query_key", "handle": "hkcu", "unreadable": ["handle_table"] },
               { "instr": 8000, "pid": 2000, "op": "terminate_process" },
               { "instr": 9000, "pid": 1232, "tid": 1240, "op": "read_file", "handle": "late", "returns_at": 20000 },
               { "instr": 10000, "pid": 1232, "op": "open_process", "target_pid": 3000, "as": "v" },
@@ -54,6 +55,8 @@ public class HardWorldScenarioTests
         // What the scenario implies, spelled out: the open that began before the recording returns without enter;
         // the self-kill, the read still waiting and the termination cut by the end never return.
         Assert.Equal((1L, 0L, 3L, 2L), (report.UnmatchedReturns, report.ReturnsInferred, report.EntersWithoutReturn, report.EntriesWithUnknownStatus));
+        // The handle-table page of a handle opened before the recording is unreadable: the key's name is unknown.
+        Assert.Equal(ScenarioFacts.Unknown, Assert.Single(entries, e => e.NtQueryKey is not null).NtQueryKey.Keyname);
         var term = Assert.Single(entries, e => e.NtTerminateProcess?.TermP.Pid == 3000);
         Assert.False(term.HasNtStatus);
         Assert.Equal(15000ul, entries[^1].TotalInstr);

@@ -282,7 +282,8 @@ sealed class ScenarioFacts
             foreach (var c in _calls)
                 if (c.Pid == victim && c.Enter < death && (c.Return is null || c.Return > death)) c.Return = null;
         }
-        if (enter >= _recordingStart && unreadable.Count > 0) UnreadableCallKinds.Add(CallName(KindByOp.GetValueOrDefault(op) ?? op));
+        // Data buffers are read only to extract writes (--extract-writes), so they alone are not missed by default.
+        if (enter >= _recordingStart && unreadable.Any(u => u != "data_buffer")) UnreadableCallKinds.Add(op == "syscall" ? Text(e, "name")! : CallName(KindByOp.GetValueOrDefault(op) ?? "nt_" + op));
         bool recorded = enter >= _recordingStart;
         if (alias is not null && ok && op != "duplicate_object")
         {
