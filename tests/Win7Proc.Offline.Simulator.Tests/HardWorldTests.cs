@@ -160,6 +160,32 @@ public class HardWorldTimingTests
         Assert.Contains("no kcb to hide", x.Message);
     }
 
+    [Theory]
+    [InlineData("", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution", "returns_at": 1001 }""", "must be at least instr + 2 = 1002")]
+    [InlineData("", """{ "instr": 1000, "pid": 1232, "op": "switch", "returns_at": 5000 }""", "a switch makes no call")]
+    [InlineData("", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution", "unreadable": ["stack"] }""", "unknown kind 'stack'")]
+    [InlineData("", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution", "unreadable": "kcb" }""", "must be an array")]
+    [InlineData("\"return_hooks\": false,", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution" }""", "needs panda_delivery: true")]
+    [InlineData("\"recording_starts_at\": 1000000,", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution" }""", "is not before total_instr")]
+    [InlineData("\"panda_delivery\": 1,", """{ "instr": 1000, "pid": 1232, "op": "syscall", "name": "NtYieldExecution" }""", "panda_delivery: must be true or false")]
+    public void Format_2_mistakes_are_one_line_errors(string top, string evt, string expected)
+    {
+        var x = Assert.Throws<ScenarioException>(() => Scenario.Parse(Json2(Procs, $"[ {evt} ]", top, 1_000_000), "t.json"));
+        Assert.Contains(expected, x.Message);
+        Assert.StartsWith("t.json", x.Message);
+        Assert.DoesNotContain("\n", x.Message);
+    }
+
+    [Fact]
+    public void At_most_eight_calls_of_one_thread_are_inside_the_kernel()
+    {
+        var events = string.Join(",\n", Enumerable.Range(0, 9).Select(i =>
+            $$"""{ "instr": {{1000 + 10 * i}}, "pid": 1232, "op": "syscall", "name": "NtYieldExecution", "returns_at": {{9000 - 10 * i}} }"""));
+        var x = Assert.Throws<ScenarioException>(() => Scenario.Parse(Json2(Procs, $"[ {events} ]"), "t.json"));
+        Assert.Contains("event 8", x.Message);
+        Assert.Contains("already has 8 calls inside the kernel", x.Message);
+    }
+
     [Fact]
     public void Format_2_fields_are_rejected_in_format_1()
     {

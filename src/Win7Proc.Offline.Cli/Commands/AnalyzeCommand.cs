@@ -198,7 +198,7 @@ public static class AnalyzeCommand
             foreach (var kind in report.UnreadableByCallKind.Keys.Union(report.MissingPageReadsByCallKind.Keys).Order(StringComparer.Ordinal))
                 stderr.WriteLine($"  {kind,-32} {report.UnreadableByCallKind.GetValueOrDefault(kind),9} {report.MissingPageReadsByCallKind.GetValueOrDefault(kind),9}");
         }
-        // Calls not seen whole: each count says which half is missing (README "Lost and unpaired calls").
+        // Calls not seen whole: each count says which half is missing (AnalysisReport; samples/README.md format 2).
         stderr.WriteLine($"calls not seen whole: {report.ReturnsInferred + report.EntersWithoutReturn} returns not seen "
             + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned), "
             + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
