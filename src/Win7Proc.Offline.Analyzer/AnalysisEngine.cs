@@ -7,8 +7,10 @@ namespace Win7Proc.Offline.Analyzer;
 /// <summary>
 /// Turns the trace's SYSCALL and CONTEXT_SWITCH records, in order, into pandalog entries. The caller keeps
 /// <see cref="Memory"/> at the current record (it applies each record's page map before handing the record here);
-/// this class pairs returns with enters per (cr3, thread), keeps what was read at enter, runs the family handlers,
-/// tracks process instances and writes <c>new_pid</c> whenever the current process changes.
+/// this class pairs returns with enters by (cr3, thread, enter_instr) (unique even for nested calls of one thread and
+/// for threads waiting in the same stub), keeps what was read at enter, runs the family handlers, tracks process
+/// instances and writes <c>new_pid</c> whenever the current process changes. A call whose return was not seen (the
+/// recorder inferred its end, or the trace stopped first) gets an entry with its status unset: unknown, never guessed.
 /// </summary>
 internal sealed class AnalysisEngine
 {
@@ -26,11 +28,15 @@ internal sealed class AnalysisEngine
     readonly SyscallTable _table;
     readonly HandlerTable _handlers;
     readonly ProcessTracker _processes = new();
-    readonly Dictionary<(uint Cr3, uint Thread), PendingCall> _pending = new();
+    readonly Dictionary<(uint Cr3, uint Thread, ulong EnterInstr), PendingCall> _pending = new();
     readonly SortedDictionary<string, long> _entriesByKind = new(StringComparer.Ordinal);
     readonly SortedDictionary<string, long> _misses = new(StringComparer.Ordinal);
     readonly SortedDictionary<string, long> _missingPagesByCall = new(StringComparer.Ordinal);
-    DeferredEntry? _deferred;
+    /// <summary>Entries held back, in order, behind an entry that waits for its call's status (a cross-process
+    /// NtTerminateProcess logged at its enter): the output stays in instruction order while other threads' calls run
+    /// in between. Bounded by <see cref="MaxHeldEntries"/>.</summary>
+    readonly Queue<HeldEntry> _held = new();
+    public const int MaxHeldEntries = 65536;
     // The call whose enter is being handled: an entry deferred until its return is attached to it.
     PendingCall? _pendingForDeferral;
     uint? _lastPid;
@@ -61,8 +67,17 @@ internal sealed class AnalysisEngine
     public bool ThrowOnHandlerError { get; init; }
 
     public long EntriesWritten { get; private set; }
+    /// <summary>Returns without a recorded enter: capture bit 1 (the enter predates the recording or was lost), or an
+    /// enter this analysis no longer holds.</summary>
     public long UnmatchedReturns { get; private set; }
+    /// <summary>Enters whose return never came: still pending at the end, or dropped from a full pending map.</summary>
     public long LostEnters { get; private set; }
+    /// <summary>Return records with capture bit 2: the recorder inferred the call's end without seeing its return.</summary>
+    public long ReturnsInferred { get; private set; }
+    /// <summary>Return records with capture bit 3: recorded from the recorder's own return hook, not syscalls2.</summary>
+    public long ReturnsByHook { get; private set; }
+    /// <summary>Entries written with their status unset because the call's return was not seen.</summary>
+    public long EntriesWithUnknownStatus { get; private set; }
     /// <summary>Calls whose enter was seen and whose return has not come yet (at most <see cref="MaxPendingCalls"/>).</summary>
     public int PendingCalls => _pending.Count;
     public long HandlerErrors { get; private set; }
@@ -119,8 +134,9 @@ internal sealed class AnalysisEngine
             NoteCurrentProcess(caller, thread, record.Instr, record.Pc, record.Cr3);
         }
 
-        var key = (record.Cr3, record.Thread);
-        if (_pending.Remove(key)) LostEnters++; // an enter whose return never came (thread killed, trace cut)
+        // Several calls of one thread may be pending (nested calls): the enter instruction tells them apart.
+        var key = (record.Cr3, record.Thread, record.Instr);
+        if (_pending.Remove(key)) LostEnters++; // two enters at one instruction: only a hostile trace does that
         var pending = new PendingCall(record, thread, caller);
         var call = new SyscallCall(this, name, record, record, null, thread, caller);
         if (_options.AllSyscalls && IsLoggedAtEnter(name)) EmitAnySyscall(call);
@@ -144,22 +160,23 @@ internal sealed class AnalysisEngine
         LostEnters += older.Count;
     }
 
+    /// <summary>Capture bit 2 of FORMAT.md 2.0 (SYSCALL): the return was not seen, the status is unknown.</summary>
+    const byte CaptureReturnNotSeen = 4;
+
     void OnReturn(SyscallRecord record)
     {
         var name = _table.NameOf(record.CallNo);
         var handler = _handlers.For(record.CallNo);
-        if (record.UnmatchedReturn) UnmatchedReturns++;
-        var key = (record.Cr3, record.Thread);
-        if (_pending.Remove(key, out var pending) && (record.UnmatchedReturn || pending.Enter.Instr != record.EnterInstr))
-        {
-            LostEnters++;
-            pending = null;
-        }
-        if (pending?.Deferred is { } deferred && ReferenceEquals(deferred, _deferred))
-        {
-            _deferred = null;
-            WriteDeferred(deferred, record.Status);
-        }
+        bool notSeen = record.ReturnNotSeen;
+        if (notSeen) ReturnsInferred++;
+        if (record.ReturnByHook) ReturnsByHook++;
+        PendingCall? pending = null;
+        if (record.UnmatchedReturn || !_pending.Remove((record.Cr3, record.Thread, record.EnterInstr), out pending))
+            UnmatchedReturns++;
+        // An inferred end without its enter says nothing usable about the call: counted only.
+        if (notSeen && pending is null) return;
+        if (notSeen) { CompleteUnseen(pending!, record.Instr, record.Pc); return; }
+        if (pending?.Deferred is { } deferred) Settle(deferred, record.Status);
 
         ThreadInfo? thread = pending?.Thread;
         ProcessInfo? caller = pending?.Caller;
@@ -180,12 +197,32 @@ internal sealed class AnalysisEngine
         if (entered) Guarded(name, () => { handler.AtReturn(call, state); return null; }); // else already counted
     }
 
-    /// <summary>Writes <c>total_instr</c> (from END, else the last instruction count seen) and anything still pending.</summary>
+    /// <summary>A call whose return was not seen: its entry is written at <paramref name="at"/> (the record that
+    /// told its end, or the trace's last record) from what was read at its enter, with the status unset. Nothing is
+    /// read at that moment: it belongs to another thread or to no call at all.</summary>
+    void CompleteUnseen(PendingCall pending, ulong atInstr, uint atPc)
+    {
+        var name = _table.NameOf(pending.Enter.CallNo);
+        var handler = _handlers.For(pending.Enter.CallNo);
+        if (pending.Deferred is { } deferred) Settle(deferred, status: null);
+        var end = pending.Enter with { Instr = atInstr, Pc = atPc, Phase = SyscallPhase.Return, Capture = CaptureReturnNotSeen, Eax = 0, Pages = [] };
+        var call = new SyscallCall(this, name, end, pending.Enter, end, pending.Thread, pending.Caller, statusKnown: false);
+        if (_options.AllSyscalls && !IsLoggedAtEnter(name)) EmitAnySyscall(call);
+        if (handler is null || handler.LogsAtEnter || !pending.Enter.Watched || !pending.EnterHandled) return;
+        long before = EntriesWritten + _held.Count;
+        Guarded(name, () => { handler.AtReturn(call, pending.State); return null; });
+        EntriesWithUnknownStatus += EntriesWritten + _held.Count - before;
+    }
+
+    /// <summary>Writes <c>total_instr</c> (from END, else the last instruction count seen), an unknown-status entry for
+    /// every call still pending (the recording stopped first) and any entry still waiting for a status.</summary>
     public void Finish(ulong? totalInstr)
     {
-        FlushDeferred();
+        foreach (var pending in _pending.Values.OrderBy(p => p.Enter.Instr).ToList())
+            CompleteUnseen(pending, LastInstr, atPc: 0);
         LostEnters += _pending.Count;
         _pending.Clear();
+        while (_held.Count > 0) Settle(_held.Peek(), status: null);
         var total = totalInstr ?? LastInstr;
         Write(new LogEntry { Pc = 0, Instr = total, TotalInstr = total }, "total_instr");
     }
@@ -209,7 +246,6 @@ internal sealed class AnalysisEngine
         if (_lastPid == process.Pid) return;
         _lastPid = process.Pid;
         if (!_options.Wants(SyscallFamily.Processes) || !PassesPidFilter(process.Pid, [])) return;
-        FlushDeferred();
         var entry = new LogEntry { Pc = pc, Instr = instr, NewPid = ProcessTracker.ToMessage(instance, withCommandLine: true) };
         if (_options.WriteAsid) entry.Asid = cr3;
         if (thread is not null) entry.Tid = thread.Tid;
@@ -235,7 +271,6 @@ internal sealed class AnalysisEngine
     public void Emit(SyscallCall call, string kind, Action<LogEntry> fill, uint[] relatedPids,
         bool deferUntilReturn, Action<uint?>? onSettled)
     {
-        FlushDeferred();
         var at = call.ReturnRecord ?? call.Record;
         var entry = new LogEntry { Pc = at.Pc, Instr = at.Instr };
         if (_options.WriteAsid) entry.Asid = at.Cr3;
@@ -244,8 +279,11 @@ internal sealed class AnalysisEngine
         bool wanted = PassesPidFilter(call.CallerPid, relatedPids);
         if (deferUntilReturn && _pendingForDeferral is { } pending)
         {
-            _deferred = new DeferredEntry(entry, kind, wanted, onSettled);
-            pending.Deferred = _deferred;
+            var held = new HeldEntry(entry, kind, wanted, onSettled);
+            pending.Deferred = held;
+            _held.Enqueue(held);
+            // A status that never comes (a thread that never returns) must not hold the output without bound.
+            if (_held.Count > MaxHeldEntries) Settle(_held.Peek(), status: null);
             return;
         }
         if (call.Status is uint status) SetStatus(entry, status);
@@ -253,19 +291,20 @@ internal sealed class AnalysisEngine
         if (wanted && (call.Status is not uint s || Win7Objects.IsSuccess(s) || _options.IncludeFailed)) Write(entry, kind);
     }
 
-    void FlushDeferred()
+    /// <summary>Gives a held entry its status (null = unknown: left unset) and writes what is no longer held back.</summary>
+    void Settle(HeldEntry held, uint? status)
     {
-        if (_deferred is not { } deferred) return;
-        _deferred = null;
-        WriteDeferred(deferred, status: null);
-    }
-
-    void WriteDeferred(DeferredEntry deferred, uint? status)
-    {
-        if (status is uint s) SetStatus(deferred.Entry, s);
-        deferred.OnSettled?.Invoke(status);
-        if (deferred.Wanted && (status is not uint t || Win7Objects.IsSuccess(t) || _options.IncludeFailed))
-            Write(deferred.Entry, deferred.Kind);
+        if (held.Settled) return;
+        held.Settled = true;
+        if (status is uint s) SetStatus(held.Entry, s);
+        held.OnSettled?.Invoke(status);
+        held.Wanted &= status is not uint t || Win7Objects.IsSuccess(t) || _options.IncludeFailed;
+        if (status is null) EntriesWithUnknownStatus += held.Wanted ? 1 : 0;
+        while (_held.TryPeek(out var head) && head.Settled)
+        {
+            _held.Dequeue();
+            if (head.Wanted) WriteNow(head.Entry, head.Kind);
+        }
     }
 
     static void SetStatus(LogEntry entry, uint status)
@@ -282,7 +321,14 @@ internal sealed class AnalysisEngine
         return false;
     }
 
+    /// <summary>Writes an entry, behind any entry still waiting for its status.</summary>
     void Write(LogEntry entry, string kind)
+    {
+        if (_held.Count > 0) { _held.Enqueue(new HeldEntry(entry, kind, Wanted: true, OnSettled: null) { Settled = true }); return; }
+        WriteNow(entry, kind);
+    }
+
+    void WriteNow(LogEntry entry, string kind)
     {
         _emit(entry);
         EntriesWritten++;
@@ -314,8 +360,15 @@ internal sealed class AnalysisEngine
         public object? State { get; set; }
         /// <summary>False when the enter handler failed: the return is then skipped (the failure is already counted).</summary>
         public bool EnterHandled { get; set; }
-        public DeferredEntry? Deferred { get; set; }
+        public HeldEntry? Deferred { get; set; }
     }
 
-    sealed record DeferredEntry(LogEntry Entry, string Kind, bool Wanted, Action<uint?>? OnSettled);
+    sealed class HeldEntry(LogEntry entry, string Kind, bool Wanted, Action<uint?>? OnSettled)
+    {
+        public LogEntry Entry { get; } = entry;
+        public string Kind { get; } = Kind;
+        public bool Wanted { get; set; } = Wanted;
+        public Action<uint?>? OnSettled { get; } = OnSettled;
+        public bool Settled { get; set; }
+    }
 }

@@ -54,6 +54,9 @@ public sealed record AnalyzerOptions
     /// <c>asid=...</c> when present; with asid set it finds no birth or death.
     /// </summary>
     public bool WriteAsid { get; init; }
+    /// <summary>Decode the trace on the analysis thread instead of a second one (same output; for comparisons).
+    /// The pandalog's own compression thread is not affected.</summary>
+    public bool SingleThreaded { get; init; }
 
     public static AnalyzerOptions Default { get; } = new();
 
@@ -71,10 +74,17 @@ public sealed record AnalysisReport
     public long SyscallRecords { get; init; }
     public long ContextSwitchRecords { get; init; }
     public long PageRecords { get; init; }
-    /// <summary>Returns whose enter was not recorded (capture bit 1), handled from their own data.</summary>
+    /// <summary>Returns whose enter was not recorded (capture bit 1) or is no longer held, handled from their own data.</summary>
     public long UnmatchedReturns { get; init; }
-    /// <summary>Enters whose return never came (a thread that ended inside a call, a self-termination, a cut trace).</summary>
+    /// <summary>Enters whose return never came (a thread that ended inside a call, a self-termination, a trace that
+    /// stopped while calls were pending).</summary>
     public long EntersWithoutReturn { get; init; }
+    /// <summary>Calls whose end the recorder inferred without seeing their return (capture bit 2): status unknown.</summary>
+    public long ReturnsInferred { get; init; }
+    /// <summary>Returns seen only by the recorder's own return hook (capture bit 3): PANDA's syscalls2 lost them.</summary>
+    public long ReturnsByHook { get; init; }
+    /// <summary>Entries written with nt_status and call_succeeded unset because the call's return was not seen.</summary>
+    public long EntriesWithUnknownStatus { get; init; }
     public long EntriesWritten { get; init; }
     /// <summary>Entries written, by LogEntry field name (nt_create_file, new_pid, ...), sorted by name.</summary>
     public required IReadOnlyDictionary<string, long> EntriesByKind { get; init; }

@@ -12,11 +12,13 @@ namespace Win7Proc.Offline.Analyzer;
 internal sealed class SyscallCall
 {
     readonly AnalysisEngine _engine;
+    readonly bool _statusKnown;
 
     internal SyscallCall(AnalysisEngine engine, string name, SyscallRecord record, SyscallRecord? enter,
-        SyscallRecord? @return, ThreadInfo? thread, ProcessInfo? caller)
+        SyscallRecord? @return, ThreadInfo? thread, ProcessInfo? caller, bool statusKnown = true)
     {
         _engine = engine;
+        _statusKnown = statusKnown;
         Name = name;
         Record = record;
         EnterRecord = enter;
@@ -42,8 +44,8 @@ internal sealed class SyscallCall
 
     public uint Arg(int index) => index < Record.Args.Length ? Record.Args[index] : 0;
 
-    /// <summary>The NTSTATUS, once the call has returned.</summary>
-    public uint? Status => ReturnRecord?.Status;
+    /// <summary>The NTSTATUS, once the call has returned; null before, and when its return was not seen.</summary>
+    public uint? Status => _statusKnown ? ReturnRecord?.Status : null;
     public bool Succeeded => Status is uint status && Win7Objects.IsSuccess(status);
 
     /// <summary>The caller as a pandalog Process (pid, name, instance, ...), or "unknown".</summary>
@@ -104,6 +106,9 @@ internal sealed class SyscallCall
         if (va == 0) return null;
         var attributes = Objects.ReadObjectAttributes(Cr3, va);
         if (attributes is null) Miss();
+        // A name pointer whose string cannot be read (a paged-out buffer) is a miss too: the name stays unknown.
+        else if (attributes.ObjectName is null && Memory.TryReadU32(Cr3, va + Win7Layout.ObjectAttributesObjectName, out var name) && name != 0)
+            Miss();
         return attributes;
     }
 

@@ -13,6 +13,9 @@ namespace Win7Proc.Offline.Analyzer;
 /// </summary>
 public static class TraceAnalyzer
 {
+    /// <summary>Set to 1 to analyse on one thread (as <see cref="AnalyzerOptions.SingleThreaded"/>): for comparisons.</summary>
+    public const string SingleThreadedVariable = "WIN7PROC_SINGLE_THREADED";
+
     /// <summary>Records between progress reports.</summary>
     const int ProgressEvery = 4096;
 
@@ -22,7 +25,11 @@ public static class TraceAnalyzer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(emit);
-        using var reader = TraceReader.Open(tracePath);
+        using var reader = TraceReader.Open(tracePath, new TraceReaderOptions
+        {
+            DecodeAhead = !options.SingleThreaded && Environment.GetEnvironmentVariable(SingleThreadedVariable) != "1",
+            BorrowPageData = true, // TraceGuestMemory.AddPage copies the bytes into its ring at once
+        });
         using var memory = new TraceGuestMemory(reader.Header);
         var engine = new AnalysisEngine(new Win7KernelObjects(new Win7Objects(memory)), memory, options, emit)
         {
@@ -44,12 +51,12 @@ public static class TraceAnalyzer
                     break;
                 case SyscallRecord syscall:
                     syscalls++;
-                    memory.Apply(syscall.Pages);
+                    memory.Apply(syscall);
                     engine.OnSyscall(syscall);
                     break;
                 case ContextSwitchRecord contextSwitch:
                     switches++;
-                    memory.Apply(contextSwitch.Pages);
+                    memory.Apply(contextSwitch);
                     engine.OnContextSwitch(contextSwitch);
                     break;
                 case TraceEnd traceEnd:
@@ -63,7 +70,7 @@ public static class TraceAnalyzer
             }
         }
         ct.ThrowIfCancellationRequested();
-        engine.Finish(end?.TotalInstr);
+        engine.Finish(end?.KnownTotalInstr);   // unknown (a real PANDA replay): the last instruction seen
         progress?.Report(new AnalysisProgress(reader.BytesRead, reader.Length, records, engine.EntriesWritten));
         return new AnalysisReport
         {
@@ -74,6 +81,9 @@ public static class TraceAnalyzer
             PageRecords = pages,
             UnmatchedReturns = engine.UnmatchedReturns,
             EntersWithoutReturn = engine.LostEnters,
+            ReturnsInferred = engine.ReturnsInferred,
+            ReturnsByHook = engine.ReturnsByHook,
+            EntriesWithUnknownStatus = engine.EntriesWithUnknownStatus,
             EntriesWritten = engine.EntriesWritten,
             EntriesByKind = new Dictionary<string, long>(engine.EntriesByKind),
             ProcessesSeen = engine.ProcessesSeen,
@@ -81,7 +91,7 @@ public static class TraceAnalyzer
             MissingPageReads = memory.MissingPageReads,
             MissingPageReadsByCallKind = new Dictionary<string, long>(engine.MissingPagesByCall),
             Truncation = reader.Truncation,
-            TotalInstr = end?.TotalInstr ?? engine.LastInstr,
+            TotalInstr = end?.KnownTotalInstr ?? engine.LastInstr,
             EndReason = end?.Reason,
             HandlerErrors = engine.HandlerErrors,
             FirstHandlerError = engine.FirstHandlerError,

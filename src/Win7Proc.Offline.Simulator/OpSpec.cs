@@ -3,7 +3,7 @@ namespace Win7Proc.Offline.Simulator;
 /// <summary>The fields each scenario op takes (samples/README.md documents them; scenario.schema.json mirrors this).</summary>
 internal static class OpSpec
 {
-    public static readonly string[] Common = ["instr", "pid", "op", "tid", "status", "comment"];
+    public static readonly string[] Common = ["instr", "pid", "op", "tid", "status", "comment", .. Scenario.Format2EventFields];
 
     public sealed record Spec(string[] Required, string[] Optional);
 

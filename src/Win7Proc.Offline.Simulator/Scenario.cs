@@ -9,13 +9,21 @@ namespace Win7Proc.Offline.Simulator;
 /// without a recorder, so an inconsistent scenario is rejected before any trace is written.</summary>
 public sealed class Scenario
 {
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
 
     public required string SourceName { get; init; }
     public required string Name { get; init; }
     public required ulong TotalInstr { get; init; }
     public required IReadOnlyList<ScenarioProcess> Processes { get; init; }
     public required IReadOnlyList<ScenarioEvent> Events { get; init; }
+    /// <summary>1 or 2; format 2 adds blocking calls, PANDA's delivery, unreadable pages and a late recording start.</summary>
+    public int Format { get; init; } = 1;
+    /// <summary>Format 2: the recorder is driven as PANDA drives it (Recording/PandaDelivery.cs), not ideally.</summary>
+    public bool PandaDelivery { get; init; }
+    /// <summary>With <see cref="PandaDelivery"/>: whether the glue hooks return addresses itself (default true).</summary>
+    public bool ReturnHooks { get; init; } = true;
+    /// <summary>Format 2: the first instruction the recorder sees; what happens before is not recorded.</summary>
+    public ulong RecordingStartsAt { get; init; }
 
     public static Scenario Load(string path) => Parse(File.ReadAllText(path), path);
 
@@ -32,7 +40,13 @@ public sealed class Scenario
         }
     }
 
-    static readonly string[] TopFields = ["format", "name", "total_instr", "processes", "events", "description", "comment"];
+    static readonly string[] Format2TopFields = ["panda_delivery", "return_hooks", "recording_starts_at"];
+    static readonly string[] TopFields = ["format", "name", "total_instr", "processes", "events", "description", "comment",
+        .. Format2TopFields];
+    /// <summary>Format-2 event fields (OpSpec.Common lists them for every op).</summary>
+    internal static readonly string[] Format2EventFields = ["returns_at", "unreadable"];
+    /// <summary>What an event's "unreadable" may name: the pages the recorder cannot read during that call.</summary>
+    public static readonly string[] UnreadableKinds = ["name_buffer", "data_buffer", "kcb", "handle_table", "eprocess"];
     static readonly string[] ProcessFields = ["pid", "ppid", "image", "cmdline", "tid", "handles", "comment"];
     static readonly string[] HandleKinds = ["key", "file", "section", "port", "process", "transaction"];
 
@@ -41,9 +55,17 @@ public sealed class Scenario
         if (root.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{src}: the top level must be an object");
         CheckFields(root, TopFields, ["format", "name", "total_instr", "processes", "events"], $"{src}: top level");
         var format = root.GetProperty("format");
-        if (format.ValueKind != JsonValueKind.Number || !format.TryGetInt32(out var f) || f != CurrentFormat)
-            throw new ScenarioException($"{src}: \"format\" must be {CurrentFormat}");
+        if (format.ValueKind != JsonValueKind.Number || !format.TryGetInt32(out var f) || f < 1 || f > CurrentFormat)
+            throw new ScenarioException($"{src}: \"format\" must be 1 or {CurrentFormat}");
+        if (f < 2)
+            foreach (var name in Format2TopFields)
+                if (root.TryGetProperty(name, out _)) throw new ScenarioException($"{src}: top level: '{name}' needs \"format\": 2");
         var total = ReadU64(root.GetProperty("total_instr"), $"{src}: total_instr");
+        bool panda = root.TryGetProperty("panda_delivery", out var pd) && Bool(pd, $"{src}: panda_delivery");
+        bool hooks = !root.TryGetProperty("return_hooks", out var rh) || Bool(rh, $"{src}: return_hooks");
+        if (!panda && !hooks) throw new ScenarioException($"{src}: return_hooks: false needs panda_delivery: true (the ideal delivery sees every return)");
+        ulong start = root.TryGetProperty("recording_starts_at", out var rs) ? ReadU64(rs, $"{src}: recording_starts_at") : 0;
+        if (start >= total) throw new ScenarioException($"{src}: recording_starts_at {start} is not before total_instr {total}");
 
         var processes = new List<ScenarioProcess>();
         var pids = new HashSet<uint>();
@@ -104,16 +126,59 @@ public sealed class Scenario
             foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value.Clone();
             uint status = 0;
             if (e.TryGetProperty("status", out var st)) status = NtStatus.Parse(Str(st, where + ".status"), where);
+            var (returnsAt, unreadable) = Format2EventFieldsOf(e, f, op, instr, where);
             events.Add(new ScenarioEvent(src, index, instr, ReadU32(e.GetProperty("pid"), where + ".pid"),
-                e.TryGetProperty("tid", out var tid) ? ReadU32(tid, where + ".tid") : null, op, status, fields));
+                e.TryGetProperty("tid", out var tid) ? ReadU32(tid, where + ".tid") : null, op, status, fields)
+            { ReturnsAt = returnsAt, Unreadable = unreadable });
             index++;
         }
         return new Scenario
         {
             SourceName = src, Name = Str(root.GetProperty("name"), $"{src}: name"), TotalInstr = total,
             Processes = processes, Events = events,
+            Format = f, PandaDelivery = panda, ReturnHooks = hooks, RecordingStartsAt = start,
         };
     }
+
+    /// <summary>An event's "returns_at" (a blocking call's return; at or after total_instr = still pending when the
+    /// recording stops) and "unreadable" (page kinds the recorder cannot read during the call), format 2 only.</summary>
+    static (ulong? ReturnsAt, IReadOnlyList<string> Unreadable) Format2EventFieldsOf(JsonElement e, int format, string op,
+        ulong instr, string where)
+    {
+        if (format < 2)
+        {
+            foreach (var name in Format2EventFields)
+                if (e.TryGetProperty(name, out _)) throw new ScenarioException($"{where}: '{name}' needs \"format\": 2");
+            return (null, []);
+        }
+        ulong? returnsAt = null;
+        if (e.TryGetProperty("returns_at", out var ra))
+        {
+            if (op == "switch") throw new ScenarioException($"{where}: a switch makes no call, so it has no 'returns_at'");
+            var at = ReadU64(ra, where + ".returns_at");
+            if (at <= instr + 1) throw new ScenarioException($"{where}: returns_at {at} must be at least instr + 2 = {instr + 2} (a return at instr needs no returns_at)");
+            returnsAt = at;
+        }
+        var unreadable = new List<string>();
+        if (e.TryGetProperty("unreadable", out var ur))
+        {
+            if (op == "switch") throw new ScenarioException($"{where}: a switch makes no call, so nothing is unreadable during it");
+            if (ur.ValueKind != JsonValueKind.Array) throw new ScenarioException($"{where}.unreadable must be an array of strings");
+            foreach (var kind in ur.EnumerateArray())
+            {
+                var k = Str(kind, where + ".unreadable[]");
+                if (!UnreadableKinds.Contains(k))
+                    throw new ScenarioException($"{where}.unreadable: unknown kind '{k}' (one of {string.Join(", ", UnreadableKinds)})");
+                if (!unreadable.Contains(k)) unreadable.Add(k);
+            }
+        }
+        return (returnsAt, unreadable);
+    }
+
+    static bool Bool(JsonElement e, string where) => e.ValueKind switch
+    {
+        JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ScenarioException($"{where}: must be true or false"),
+    };
 
     /// <summary>A pre-existing handle's value: a string for key/file/section/port, a pid for process (as a decimal
     /// string), <c>true</c> for transaction.</summary>
@@ -201,6 +266,10 @@ public sealed class ScenarioEvent
     /// <summary>The NTSTATUS the call returns (0 = success).</summary>
     public uint Status { get; }
     public bool Succeeds => (int)Status >= 0;
+    /// <summary>Format 2: the instruction a blocking call returns at (null = instr, the format-1 timing).</summary>
+    public ulong? ReturnsAt { get; init; }
+    /// <summary>Format 2: kinds of page (<see cref="Scenario.UnreadableKinds"/>) unreadable to the recorder during this call.</summary>
+    public IReadOnlyList<string> Unreadable { get; init; } = [];
 
     public ScenarioException Error(string problem) =>
         new($"{_source}: event {Index} (instr {Instr}, op {Op}): {problem}") { Located = true };

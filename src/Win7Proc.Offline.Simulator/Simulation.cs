@@ -28,11 +28,14 @@ public static class Simulation
     {
         options ??= new SimulationOptions();
         var sim = new GuestSimulation(scenario);
-        var recorder = new NativeRecorder(tracePath, sim.Kernel.Memory, options, scenario.Name);
+        var returns = !scenario.PandaDelivery ? "simulated" : scenario.ReturnHooks ? "hooks+syscalls2" : "syscalls2";
+        var recorder = new NativeRecorder(tracePath, sim.Kernel.Memory, options, scenario.Name, returns);
         try
         {
-            var counts = sim.Run(recorder);
-            recorder.Close(scenario.TotalInstr, "simulated");
+            // PANDA frees its replay log before plugins unload: the glue never learns the total (upstream-checks §1).
+            if (!scenario.PandaDelivery) recorder.SetTotalInstr(scenario.TotalInstr);
+            var counts = sim.Run(RecorderDelivery.For(scenario, recorder));
+            recorder.Close("simulated");
             return new SimulationResult(counts, recorder.Stats, tracePath);
         }
         catch

@@ -64,5 +64,13 @@ public sealed record TraceReaderOptions
     /// <summary>Stops following (and any wait); the reader then ends cleanly with a <see cref="TruncationKind.Cancelled"/> truncation.</summary>
     public CancellationToken CancellationToken { get; init; }
 
+    /// <summary>Decode the following LZ4 frames on a second thread while records are parsed (not in follow mode).
+    /// Same records, offsets and errors as without; false = single-threaded.</summary>
+    public bool DecodeAhead { get; init; } = true;
+
+    /// <summary>PAGE records' <see cref="PageRecord.Data"/> points into the reader's buffer and is valid only until the
+    /// next record is read (no 4 KiB array per page): for consumers that copy it at once (TraceGuestMemory).</summary>
+    public bool BorrowPageData { get; init; }
+
     public static TraceReaderOptions Default { get; } = new();
 }

@@ -68,6 +68,7 @@ public sealed class TraceReader : IDisposable
         }
         catch
         {
+            _frames.Dispose();
             if (ownsStream) stream.Dispose();
             throw;
         }
@@ -98,6 +99,7 @@ public sealed class TraceReader : IDisposable
 
     public void Dispose()
     {
+        _frames.Dispose(); // stops the decode-ahead thread before its stream goes
         if (_ownsStream) _stream.Dispose();
     }
 
@@ -253,7 +255,9 @@ public sealed class TraceReader : IDisposable
         if (_options.VerifyPageHashes && PageHash(data) is var actual && actual != hash)
             throw Bad(2, $"PAGE {id}: XXH3-64 hash 0x{actual:x16} of the data does not match the recorded 0x{hash:x16}");
         _newestContent = id;
-        return new PageRecord(id, hash, data.ToArray()) { Index = _recordIndex };
+        // Borrowed: the bytes stay in the decoded frame (no 4 KiB copy per page) until the next record is read.
+        var bytes = _options.BorrowPageData ? _buffer.Borrow(RecordHeaderBytes + 12, PageSize) : data.ToArray();
+        return new PageRecord(id, hash, bytes) { Index = _recordIndex };
     }
 
     SyscallRecord ParseSyscall(ReadOnlySpan<byte> body)

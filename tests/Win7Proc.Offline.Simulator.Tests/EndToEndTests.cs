@@ -63,7 +63,8 @@ public class EndToEndTests
             var end = records[^1];
             Assert.Equal(5, end.Type);
             Assert.Equal(scenario.TotalInstr, BinaryPrimitives.ReadUInt64LittleEndian(stream.AsSpan(end.Offset)));
-            at = end.Offset + 81;   // END 2.0: total_instr, total_known, nine counters, then the reason
+            Assert.Equal(1, stream[end.Offset + 8]);   // total_known: the simulator gives the total (ideal delivery)
+            at = end.Offset + 8 + 1 + 9 * 8;            // FORMAT.md 2.0 END: total, known, nine u64 counters, reason
             Assert.Equal("simulated", Str(stream, ref at));
             // One SYSCALL record per enter and per return; one CONTEXT_SWITCH per switch.
             Assert.Equal(result.Counts.Syscalls + result.Counts.Returns, records.Count(r => r.Type == 3));

@@ -72,7 +72,7 @@ public class ScenarioValidationTests
     public void Top_level_format_and_process_errors_are_reported()
     {
         Assert.Contains("\"format\" must be 1", Assert.Throws<ScenarioException>(() =>
-            Scenario.Parse("""{ "format": 2, "name": "x", "total_instr": 10, "processes": [], "events": [] }""", "f.json")).Message);
+            Scenario.Parse("""{ "format": 3, "name": "x", "total_instr": 10, "processes": [], "events": [] }""", "f.json")).Message);
         Assert.Contains("not valid JSON", Assert.Throws<ScenarioException>(() => Scenario.Parse("{", "f.json")).Message);
         Assert.Contains("processes[1]: pid 1232 listed twice", Rejected("[]", $"[{Explorer}, {Explorer}]"));
         Assert.Contains("is not before total_instr", Rejected("""[ { "instr": 100, "pid": 1232, "op": "switch" } ]""", total: 100));

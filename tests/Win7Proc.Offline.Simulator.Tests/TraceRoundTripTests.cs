@@ -38,4 +38,33 @@ public class TraceRoundTripTests
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void Every_context_switch_shows_the_guest_clock_in_kuser_shared_data()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"w7sim-clock-{Environment.ProcessId}.lz4");
+        try
+        {
+            Simulation.Run(Scenario.Load(Path.Combine(RepoPaths.Samples, "real-world", "scenario.json")), path);
+            using var reader = TraceReader.Open(path);
+            using var memory = new TraceGuestMemory(reader.Header);
+            // 2016-05-01 12:00:00 UTC at instruction 0, 1 ns per instruction (samples/README.md).
+            ulong epoch = (ulong)new DateTime(2016, 5, 1, 12, 0, 0, DateTimeKind.Utc).ToFileTimeUtc();
+            int switches = 0;
+            foreach (var record in reader.Records())
+            {
+                memory.Feed(record);
+                if (record is not ContextSwitchRecord cs) continue;
+                switches++;
+                bool read = memory.TryReadU32(0, 0xffdf0014, out var low);
+                read &= memory.TryReadU32(0, 0xffdf0018, out var high1);
+                read &= memory.TryReadU32(0, 0xffdf001c, out var high2);
+                Assert.True(read, $"KUSER_SHARED_DATA missing at instr {cs.Instr}");
+                Assert.Equal(high1, high2);
+                Assert.Equal(epoch + cs.Instr / 100, (ulong)high1 << 32 | low);
+            }
+            Assert.True(switches > 5);
+        }
+        finally { File.Delete(path); }
+    }
 }

@@ -171,72 +171,118 @@ public class TraceGuestMemoryTests
     }
 
     [Fact]
-    public void Content_ids_out_of_sequence_are_still_stored()
+    public void Content_ids_must_count_up_by_one_from_one()
     {
         var m = new TraceGuestMemory(KernelBase);
         m.AddPage(Page(1, 0x01));
-        m.AddPage(Page(0xFFFFFFF0, 0xF0)); // far beyond the sequence: must not grow a dense table to 4 G entries
-        m.AddPage(Page(2, 0x02));
-        m.Apply([new PageRef(Cr3A, 1, 1), new PageRef(Cr3A, 2, 0xFFFFFFF0), new PageRef(Cr3A, 3, 2)]);
-        Assert.True(m.TryReadU8(Cr3A, 0x1000, out var a));
-        Assert.True(m.TryReadU8(Cr3A, 0x2000, out var b));
-        Assert.True(m.TryReadU8(Cr3A, 0x3000, out var c));
-        Assert.Equal((0x01, 0xF0, 0x02), (a, b, c));
-        Assert.Equal(3, m.ContentCount);
-        Assert.Equal(0, m.UnknownContentRefs);
+        var e = Assert.Throws<TraceFormatException>(() => m.AddPage(new PageRecord(3, 0, TraceBuilder.FilledPage(3)) { Index = 7 }));
+        Assert.Equal("record #7 (PAGE): content id 3 does not follow 1 (ids count up by one from 1)", e.Message);
+        Assert.Throws<TraceFormatException>(() => m.AddPage(Page(1, 0x01))); // a reused id is no longer allowed either
+        Assert.Equal(1u, m.NewestContentId);
     }
 
     [Fact]
-    public void Unknown_content_ids_read_as_unreadable_and_are_counted()
+    public void A_reference_to_a_content_not_yet_defined_is_a_format_error_naming_the_record()
     {
         var m = new TraceGuestMemory(KernelBase);
-        m.Apply([new PageRef(Cr3A, 0x400, 9)]);
+        m.AddPage(Page(1, 0x01));
+        var record = new SyscallRecord(5000, 0, Cr3A, 0, SyscallPhase.Enter, 1, 0x42, 0, 0, 0, 0, 0, 0, [],
+            [new PageRef(Cr3A, 0x400, 1), new PageRef(Cr3A, 0x401, 2)]) { Index = 12 };
+        var e = Assert.Throws<TraceFormatException>(() => m.Apply(record));
+        Assert.Equal("record #12 (SYSCALL at instr 5000): page content 2 is outside the window (newest 1, window 16384)", e.Message);
+    }
+
+    [Fact]
+    public void A_reference_outside_the_window_is_a_format_error_naming_the_record()
+    {
+        // Window 4: after content 5, content 1 may no longer be named (N - c = 4 is not < 4); content 2 still may.
+        var m = new TraceGuestMemory(KernelBase, dedupWindow: 4);
+        for (uint id = 1; id <= 5; id++) m.AddPage(Page(id, (byte)id));
+        m.Apply(new ContextSwitchRecord(900, Cr3A, Cr3B, 0, [new PageRef(Cr3B, 0x10, 2)]) { Index = 6 });
+        var e = Assert.Throws<TraceFormatException>(() =>
+            m.Apply(new ContextSwitchRecord(1000, Cr3A, Cr3B, 0, [new PageRef(Cr3B, 0x10, 1)]) { Index = 7 }));
+        Assert.Equal("record #7 (CONTEXT_SWITCH at instr 1000): page content 1 is outside the window (newest 5, window 4)", e.Message);
+    }
+
+    [Fact]
+    public void A_map_entry_expires_with_its_content_and_the_page_then_reads_as_never_mapped()
+    {
+        var m = new TraceGuestMemory(KernelBase, dedupWindow: 3);
+        m.AddPage(Page(1, 0x11));
+        m.Apply([new PageRef(Cr3A, 0x400, 1)]);
+        m.AddPage(Page(2, 0x22));
+        m.AddPage(Page(3, 0x33));
+        Assert.True(m.TryReadU8(Cr3A, 0x400000, out var v)); // N = 3: content 1 is still in the window
+        Assert.Equal(0x11, v);
+        m.AddPage(Page(4, 0x44));                           // N = 4: content 1 has left; its ring slot now holds 4
         Assert.False(m.TryReadU8(Cr3A, 0x400000, out _));
-        Assert.Equal(1, m.UnknownContentRefs);
+        Assert.False(m.IsKnown(Cr3A, 0x400000));
+        m.Apply([new PageRef(Cr3A, 0x400, 4)]);             // a newer entry maps it again
+        Assert.True(m.TryReadU8(Cr3A, 0x400000, out v));
+        Assert.Equal(0x44, v);
     }
 
     [Fact]
-    public void The_content_store_is_bounded()
+    public void The_content_ring_holds_at_most_the_window_and_is_allocated_lazily()
     {
-        var m = new TraceGuestMemory(KernelBase, maxContents: 2);
-        m.AddPage(Page(1, 1));
-        m.AddPage(Page(2, 2));
-        m.AddPage(Page(2, 3)); // a reused id replaces, it does not count twice
-        var e = Assert.Throws<TraceLimitException>(() => m.AddPage(Page(3, 3)));
-        Assert.Contains("more than 2 distinct page contents", e.Message);
-        Assert.Equal(2, m.ContentCount);
-    }
-
-    [Fact]
-    public void Contents_beyond_the_memory_budget_spill_to_disk_and_read_back_exactly()
-    {
-        using var m = new TraceGuestMemory(KernelBase, memoryBudgetPages: 4);
-        for (uint id = 1; id <= 200; id++)
+        var m = new TraceGuestMemory(KernelBase, dedupWindow: 1024);
+        Assert.Equal(0, m.ContentBytesAllocated);
+        for (uint id = 1; id <= 10; id++) m.AddPage(Page(id, (byte)id));
+        Assert.Equal(1 << 20, m.ContentBytesAllocated);    // one 1 MiB slab for the first 256 slots
+        for (uint id = 11; id <= 5000; id++)
         {
             m.AddPage(Page(id, (byte)id));
-            m.Apply([new PageRef(Cr3A, 0x1000 + id, id)]);
+            m.Apply([new PageRef(Cr3A, 0x1000 + (id & 7), id)]);
         }
-        Assert.Equal(200, m.ContentCount);
-        Assert.Equal(196, m.SpilledContentCount);
-        m.AddPage(Page(7, 0xEE)); // replacing a spilled content brings the new bytes back into memory
-        for (uint id = 1; id <= 200; id++)
+        Assert.Equal(1024 * 4096, m.ContentBytesAllocated); // the window, never more
+        Assert.Equal(1024, m.ContentCount);
+        for (uint id = 4993; id <= 5000; id++)
         {
-            Assert.True(m.TryReadU8(Cr3A, (0x1000 + id) << 12 | 0x123, out var b));
-            Assert.Equal(id == 7 ? (byte)0xEE : (byte)id, b);
+            Assert.True(m.TryReadU8(Cr3A, (0x1000 + (id & 7)) << 12, out var b));
+            Assert.Equal((byte)id, b);
         }
-        // an old id mapped again later (the recorder reuses ids for unchanged contents) still reads right
-        m.Apply([new PageRef(Cr3B, 0x2000, 3)]);
-        Assert.True(m.TryReadU8(Cr3B, 0x2000u << 12, out var again));
-        Assert.Equal(3, again);
     }
 
     [Fact]
-    public void The_page_map_is_bounded()
+    public void At_the_page_map_cap_expired_entries_go_first_then_the_least_recently_mapped_and_they_are_counted()
     {
-        using var m = new TraceGuestMemory(KernelBase, maxMappedPages: 3);
-        m.Apply([new PageRef(Cr3A, 1, 0), new PageRef(Cr3A, 2, 0), new PageRef(Cr3A, 3, 0), new PageRef(Cr3A, 3, 0)]);
-        var e = Assert.Throws<TraceLimitException>(() => m.Apply([new PageRef(Cr3B, 1, 0)]));
-        Assert.Contains("more than 3 distinct", e.Message);
+        var m = new TraceGuestMemory(KernelBase, dedupWindow: 2, maxMappedPages: 8);
+        m.AddPage(Page(1, 0x01));
+        m.Apply([new PageRef(Cr3A, 1, 1), new PageRef(Cr3A, 2, 1)]);   // will expire
+        m.AddPage(Page(2, 0x02));
+        m.AddPage(Page(3, 0x03));                                       // content 1 leaves the window
+        for (uint vpn = 10; vpn < 16; vpn++) m.Apply([new PageRef(Cr3A, vpn, 3)]);
+        Assert.Equal(8, m.MappedPageCount);
+        m.Apply([new PageRef(Cr3B, 1, 3)]);                             // room from the two expired entries
+        Assert.Equal(0, m.DroppedMapEntries);
+        Assert.Equal(7, m.MappedPageCount);
+        m.Apply([new PageRef(Cr3B, 2, 2)]);
+        m.Apply([new PageRef(Cr3B, 3, 2)]);                             // full again: the oldest live entries go
+        Assert.True(m.DroppedMapEntries > 0);
+        Assert.True(m.MappedPageCount <= 8);
+        Assert.False(m.TryReadU8(Cr3A, 10 << 12, out _));               // the first mapped: dropped, a missing page
+        Assert.True(m.TryReadU8(Cr3B, 3 << 12, out var b));             // the record just applied: kept
+        Assert.Equal(2, b);
+        Assert.True(m.TryReadU8(Cr3B, 1 << 12, out b));
+        Assert.Equal(3, b);
+    }
+
+    [Fact]
+    public void One_record_whose_own_map_exceeds_the_cap_is_a_limit_error()
+    {
+        var m = new TraceGuestMemory(KernelBase, maxMappedPages: 3);
+        var e = Assert.Throws<TraceLimitException>(() => m.Apply(new ContextSwitchRecord(77, 0, Cr3A, 0,
+            [new PageRef(Cr3A, 1, 0), new PageRef(Cr3A, 2, 0), new PageRef(Cr3A, 3, 0), new PageRef(Cr3A, 4, 0)]) { Index = 4 }));
+        Assert.StartsWith("record #4 (CONTEXT_SWITCH at instr 77): its page map alone holds more than 3 distinct", e.Message);
+    }
+
+    [Fact]
+    public void The_window_comes_from_the_header()
+    {
+        var header = new TraceHeader(2, 0, 4096, KernelBase, "windows_7_x86", "t", "0", "r", [new("dedup_window", "300")]) { DedupWindow = 300 };
+        Assert.Equal(300, new TraceGuestMemory(header).DedupWindow);
+        var bad = header with { DedupWindow = 0 };
+        Assert.Contains("dedup_window 0 is not a number from 1 to 262144", Assert.Throws<TraceFormatException>(() => new TraceGuestMemory(bad)).Message);
     }
 
     [Fact]

@@ -1,89 +1,205 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using Win7Proc.Offline.Analyzer;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using Win7Proc.Offline.Pandalog;
 using Win7Proc.Offline.Simulator;
 
 namespace Win7Proc.Offline.Cli.Benchmarks;
 
+/// <summary>One size of <c>bench --analysis</c>: what the workload made and what its analysis cost.</summary>
+public sealed record AnalysisBenchmarkRow(
+    int Calls, long Records, long SyscallRecords, long PageRecords, long TraceBytes, double SimulateSeconds,
+    double AnalysisSeconds, long PeakRssBytes, bool PeakFromTime, double Lz4Seconds, double ZlibSeconds, long PlogRawBytes,
+    int TempFilesLeft)
+{
+    public double FloorSeconds => Lz4Seconds + ZlibSeconds;
+    public double Ratio => AnalysisSeconds / FloorSeconds;
+}
+
 /// <summary>
-/// <c>win7proc-offline bench --analysis</c>: records a synthetic workload of watched calls (files, registry, context
-/// switches across three processes) through the real recorder core, then times the analysis of that trace —
-/// the "re-run the analysis in seconds" promise, measured.
+/// <c>win7proc-offline bench --analysis</c> (issue 12): for each size, records the busy-desktop workload
+/// (<see cref="BusyDesktopWorkload"/>) through the real recorder core, then runs the analysis of that trace as a
+/// <b>child process</b> (<c>dotnet win7proc-offline.dll TRACE -o PLOG</c>, so the simulation's memory is not counted)
+/// and measures its wall time and peak RSS (<c>/usr/bin/time -f %M</c> when installed, else VmHWM polled from
+/// /proc/PID/status). The floor, measured in the same run: the native <c>lz4 -d</c> of the trace (best of three) plus
+/// single-threaded zlib level 9 of the plog's raw chunk bytes. The child gets an empty TMPDIR, checked afterwards: the
+/// analysis must leave no temporary files.
 /// </summary>
 public static class AnalysisBenchmark
 {
-    public static void Run(int calls, string directory, TextWriter output)
+    public static readonly IReadOnlyList<int> DefaultCalls = [100_000, 400_000, 2_000_000];
+
+    public static IReadOnlyList<AnalysisBenchmarkRow> Run(IReadOnlyList<int> callCounts, string directory, TextWriter output,
+        bool keepFiles = false)
     {
-        var scenario = Scenario.Parse(BuildScenario(calls), "bench-analysis");
-        var trace = Path.Combine(directory, $"w7-bench-{Environment.ProcessId}.trace.lz4");
-        var plog = Path.Combine(directory, $"w7-bench-{Environment.ProcessId}.plog");
+        var c = CultureInfo.InvariantCulture;
+        var rows = new List<AnalysisBenchmarkRow>();
+        output.WriteLine("workload: busy desktop (6 processes, <= 50 open keys/files each; per call 5% switch, 25% open key, 25% query value,");
+        output.WriteLine("          10% close key, 10% create file, 10% write 0-199 bytes, 5% read, 5% close file, 10% NtYieldExecution)");
+        output.WriteLine("analysis: `dotnet win7proc-offline.dll TRACE -o PLOG` as a child process; floor: `lz4 -d` + zlib-9 of the plog's raw chunks");
+        output.WriteLine();
+        output.WriteLine("| calls | records | syscall rec | pages | trace MB | analysis s | records/s | syscall rec/s | MB/s | peak RSS MiB | lz4 -d s | zlib-9 s | ratio | temp files |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var calls in callCounts)
+        {
+            var row = Measure(calls, directory, keepFiles);
+            rows.Add(row);
+            output.WriteLine(string.Format(c,
+                "| {0:N0} | {1:N0} | {2:N0} | {3:N0} | {4:N1} | {5:F2} | {6:N0} | {7:N0} | {8:N1} | {9:N0}{10} | {11:F2} | {12:F2} | {13:F2}x | {14} |",
+                row.Calls, row.Records, row.SyscallRecords, row.PageRecords, row.TraceBytes / 1e6, row.AnalysisSeconds,
+                row.Records / row.AnalysisSeconds, row.SyscallRecords / row.AnalysisSeconds, row.TraceBytes / 1e6 / row.AnalysisSeconds,
+                row.PeakRssBytes / (1024.0 * 1024.0), row.PeakFromTime ? "" : "*", row.Lz4Seconds, row.ZlibSeconds, row.Ratio,
+                row.TempFilesLeft));
+            output.Flush();
+        }
+        output.WriteLine();
+        foreach (var row in rows)
+            output.WriteLine(string.Format(c, "{0:N0} calls: simulate + record {1:F1} s ({2:N0} calls/s, C# guest model + recorder core)",
+                row.Calls, row.SimulateSeconds, row.Calls / row.SimulateSeconds));
+        if (rows.Any(r => !r.PeakFromTime)) output.WriteLine("* peak RSS polled from /proc/PID/status VmHWM (install `time` for /usr/bin/time -f %M)");
+        output.WriteLine("recorder capture cost per call: build/recorder/bench/w7rec_bench (see src/recorder/README.md)");
+        return rows;
+    }
+
+    static AnalysisBenchmarkRow Measure(int calls, string directory, bool keepFiles)
+    {
+        // The child's own temporary folder: must stay empty.
+        var childTemp = Directory.CreateDirectory(Path.Combine(directory, $"w7bench-tmp-{Environment.ProcessId}-{calls}"));
+        var trace = Path.Combine(directory, $"w7bench-{Environment.ProcessId}-{calls}.trace.lz4");
+        var plog = Path.Combine(directory, $"w7bench-{Environment.ProcessId}-{calls}.plog");
         try
         {
+            var scenario = Scenario.Parse(BusyDesktopWorkload.Build(calls), "busy-desktop");
             var clock = Stopwatch.StartNew();
-            var simulated = Simulation.Run(scenario, trace);
-            var simulateTime = clock.Elapsed;
-            long traceBytes = new FileInfo(trace).Length;
+            Simulation.Run(scenario, trace);
+            double simulateSeconds = clock.Elapsed.TotalSeconds;
+            scenario = null;
+            GC.Collect();
 
-            TraceAnalyzer.Analyze(trace, new AnalyzerOptions(), _ => { }); // warm-up: JIT, file cache
-            long entries = 0;
-            clock.Restart();
-            var report = TraceAnalyzer.Analyze(trace, new AnalyzerOptions(), _ => entries++);
-            var analyzeTime = clock.Elapsed;
-
-            clock.Restart();
-            TraceAnalyzer.AnalyzeToPandalog(trace, plog, new AnalyzerOptions());
-            var toPlogTime = clock.Elapsed;
-
-            var c = CultureInfo.InvariantCulture;
-            output.WriteLine(string.Format(c, "workload: {0:N0} calls ({1:N0} syscall records, {2:N0} context switches), trace {3:N1} MB",
-                simulated.Counts.Syscalls, report.SyscallRecords, report.ContextSwitchRecords, traceBytes / 1e6));
-            output.WriteLine(string.Format(c, "simulate + record  {0,7:F2} s  {1,12:N0} calls/s   (C# guest model + recorder core capture)",
-                simulateTime.TotalSeconds, simulated.Counts.Syscalls / simulateTime.TotalSeconds));
-            output.WriteLine(string.Format(c, "analyse            {0,7:F2} s  {1,12:N0} records/s  {2,8:N1} MB/s of trace   {3:N0} entries",
-                analyzeTime.TotalSeconds, report.RecordsRead / analyzeTime.TotalSeconds, traceBytes / 1e6 / analyzeTime.TotalSeconds, entries));
-            output.WriteLine(string.Format(c, "analyse to plog    {0,7:F2} s  {1,12:N0} records/s  (plog {2:N1} MB, zlib level 9)",
-                toPlogTime.TotalSeconds, report.RecordsRead / toPlogTime.TotalSeconds, new FileInfo(plog).Length / 1e6));
+            var analysis = RunAnalysisChild(trace, plog, childTemp.FullName);
+            var counts = RecordCounts(analysis.Stderr);
+            double lz4 = Enumerable.Range(0, 3).Min(_ => TimeLz4Decode(trace));
+            var (zlib, raw) = TimeZlibFloor(plog);
+            return new AnalysisBenchmarkRow(calls, counts.Records, counts.Syscalls, counts.Pages, new FileInfo(trace).Length,
+                simulateSeconds, analysis.Seconds, analysis.PeakRss, analysis.FromTime, lz4, zlib, raw,
+                childTemp.EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Count());
         }
         finally
         {
-            File.Delete(trace);
-            File.Delete(plog);
+            if (!keepFiles)
+            {
+                File.Delete(trace);
+                File.Delete(plog);
+            }
+            childTemp.Delete(recursive: true);
         }
     }
 
-    /// <summary>A scenario (samples/README.md format) of about <paramref name="calls"/> watched calls.</summary>
-    public static string BuildScenario(int calls)
+    sealed record ChildRun(double Seconds, long PeakRss, bool FromTime, string Stderr);
+
+    /// <summary>The CLI's own dll (this assembly) run by the dotnet host.</summary>
+    static (string Host, string Dll) CliCommand()
     {
-        var pids = new[] { 1232u, 2100u, 2344u };
-        var sb = new StringBuilder();
-        sb.Append("{\"format\":1,\"name\":\"bench-analysis\",\"processes\":[");
-        for (int p = 0; p < pids.Length; p++)
+        var dll = typeof(AnalysisBenchmark).Assembly.Location;
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (string.IsNullOrEmpty(host) || !File.Exists(host))
+            host = Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "") == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        return (host, dll);
+    }
+
+    static ChildRun RunAnalysisChild(string trace, string plog, string tempDirectory)
+    {
+        var (host, dll) = CliCommand();
+        bool useTime = File.Exists("/usr/bin/time");
+        var info = new ProcessStartInfo(useTime ? "/usr/bin/time" : host)
         {
-            if (p > 0) sb.Append(',');
-            sb.Append(CultureInfo.InvariantCulture, $"{{\"pid\":{pids[p]},\"ppid\":396,\"image\":\"C:\\\\Windows\\\\system32\\\\app{p}.exe\",\"cmdline\":\"app{p}.exe\",")
-              .Append("\"handles\":[{\"as\":\"hklm\",\"key\":\"\\\\REGISTRY\\\\MACHINE\"}]}");
-        }
-        sb.Append("],\"events\":[");
-        ulong instr = 1000;
-        int written = 0;
-        void Event(string json)
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        if (useTime) { info.ArgumentList.Add("-f"); info.ArgumentList.Add("W7BENCH-PEAK-KB %M"); info.ArgumentList.Add(host); }
+        foreach (var a in new[] { dll, trace, "-o", plog }) info.ArgumentList.Add(a);
+        info.Environment["TMPDIR"] = tempDirectory;
+        info.Environment["DOTNET_gcServer"] = "0";
+
+        var clock = Stopwatch.StartNew();
+        using var child = Process.Start(info) ?? throw new IOException($"cannot start {info.FileName}");
+        var stderr = child.StandardError.ReadToEndAsync();
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        long polledPeak = 0;
+        while (!child.WaitForExit(10))
+            polledPeak = Math.Max(polledPeak, PolledPeak(child.Id)); // with /usr/bin/time this is the time process: unused
+        child.WaitForExit();
+        double seconds = clock.Elapsed.TotalSeconds;
+        var err = stderr.Result;
+        _ = stdout.Result;
+        if (child.ExitCode != 0)
+            throw new IOException($"the analysis child exited {child.ExitCode}: {err.Trim().Split('\n').LastOrDefault()}");
+        if (useTime)
         {
-            if (written++ > 0) sb.Append(',');
-            sb.Append(CultureInfo.InvariantCulture, $"{{\"instr\":{instr},").Append(json).Append('}');
-            instr += 1000;
+            var m = Regex.Match(err, @"W7BENCH-PEAK-KB (\d+)");
+            if (m.Success) return new ChildRun(seconds, long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * 1024, true, err);
         }
-        for (int round = 0; written < calls; round++)
+        return new ChildRun(seconds, polledPeak, false, err);
+    }
+
+    /// <summary>VmHWM of a running process, in bytes (0 when gone).</summary>
+    public static long PolledPeak(int pid)
+    {
+        try
         {
-            var pid = pids[round % pids.Length];
-            Event($"\"pid\":{pid},\"op\":\"create_file\",\"path\":\"\\\\??\\\\C:\\\\Users\\\\bob\\\\f{round % 97}.txt\",\"as\":\"f\"");
-            Event($"\"pid\":{pid},\"op\":\"write_file\",\"handle\":\"f\",\"data\":\"round {round}\"");
-            Event($"\"pid\":{pid},\"op\":\"close\",\"handle\":\"f\"");
-            Event($"\"pid\":{pid},\"op\":\"open_key\",\"root\":\"hklm\",\"path\":\"SOFTWARE\\\\Vendor{round % 13}\\\\App\",\"as\":\"k\"");
-            Event($"\"pid\":{pid},\"op\":\"query_value_key\",\"handle\":\"k\",\"value\":\"Setting{round % 7}\"");
-            Event($"\"pid\":{pid},\"op\":\"close\",\"handle\":\"k\"");
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
         }
-        sb.Append(CultureInfo.InvariantCulture, $"],\"total_instr\":{instr + 1000}}}");
-        return sb.ToString();
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        return 0;
+    }
+
+    static (long Records, long Syscalls, long Pages) RecordCounts(string report)
+    {
+        var m = Regex.Match(report, @"records read: (\d+) \((\d+) syscall, (\d+) context switch, (\d+) page\)");
+        if (!m.Success) throw new IOException("the analysis child printed no 'records read' line");
+        long N(int g) => long.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture);
+        return (N(1), N(2), N(4));
+    }
+
+    /// <summary>Wall time of <c>lz4 -d</c> of the trace to /dev/null (Debian package lz4).</summary>
+    static double TimeLz4Decode(string trace)
+    {
+        var info = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", "exec lz4 -d -c -q \"$1\" > /dev/null", "sh", trace }) info.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(info) ?? throw new IOException("cannot start sh");
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (p.ExitCode != 0) throw new IOException($"lz4 -d failed (is the Debian package lz4 installed?): {err.Trim()}");
+        return seconds;
+    }
+
+    /// <summary>Single-threaded zlib level 9 of every chunk's raw bytes (inflated first, untimed).</summary>
+    static (double Seconds, long RawBytes) TimeZlibFloor(string plog)
+    {
+        using var reader = PandalogReader.Open(plog);
+        using var file = File.OpenRead(plog);
+        double seconds = 0;
+        long raw = 0;
+        var packed = new MemoryStream();
+        var clock = new Stopwatch();
+        foreach (var chunk in reader.Chunks)
+        {
+            var compressed = new byte[chunk.CompressedLength];
+            file.Position = chunk.Position;
+            file.ReadExactly(compressed);
+            var bytes = new MemoryStream();
+            using (var z = new ZLibStream(new MemoryStream(compressed), CompressionMode.Decompress)) z.CopyTo(bytes);
+            raw += bytes.Length;
+            packed.SetLength(0);
+            clock.Restart();
+            using (var z = new ZLibStream(packed, new ZLibCompressionOptions { CompressionLevel = 9 }, leaveOpen: true))
+                z.Write(bytes.GetBuffer(), 0, (int)bytes.Length);
+            seconds += clock.Elapsed.TotalSeconds;
+        }
+        return (seconds, raw);
     }
 }

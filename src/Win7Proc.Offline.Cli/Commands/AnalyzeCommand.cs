@@ -200,7 +200,11 @@ public static class AnalyzeCommand
             foreach (var kind in report.UnreadableByCallKind.Keys.Union(report.MissingPageReadsByCallKind.Keys).Order(StringComparer.Ordinal))
                 stderr.WriteLine($"  {kind,-32} {report.UnreadableByCallKind.GetValueOrDefault(kind),9} {report.MissingPageReadsByCallKind.GetValueOrDefault(kind),9}");
         }
-        if (report.UnmatchedReturns > 0) stderr.WriteLine($"returns without a recorded enter: {report.UnmatchedReturns}");
+        // Calls not seen whole: each count says which half is missing (AnalysisReport; samples/README.md format 2).
+        stderr.WriteLine($"calls not seen whole: {report.ReturnsInferred + report.EntersWithoutReturn} returns not seen "
+            + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned), "
+            + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
+            + $"{report.EntriesWithUnknownStatus} entries with status unknown");
         if (report.HandlerErrors > 0)
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
         if (invocation.Options.ExtractWritesDirectory is { } dir)

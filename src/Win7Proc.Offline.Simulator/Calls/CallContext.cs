@@ -15,7 +15,9 @@ internal sealed class CallContext(GuestSimulation sim, ScenarioEvent e, GuestPro
     public GuestProcess Process { get; } = process;
     public GuestThread Thread { get; } = thread;
 
-    public CallFrame Frame(string syscallName) => new(Memory, Thread, SyscallTable.Windows7X86.ByName(syscallName) ?? throw new InvalidOperationException($"{syscallName} is not in the Windows 7 syscall table"));
+    public CallFrame Frame(string syscallName) => new(Memory, Thread,
+        SyscallTable.Windows7X86.ByName(syscallName) ?? throw new InvalidOperationException($"{syscallName} is not in the Windows 7 syscall table"),
+        Sim.FrameLimit(Thread));
 
     /// <summary>The handle value a handle-name field refers to ("self" = the current-process pseudo-handle).</summary>
     public uint HandleValue(string field) => HandleValueIn(Process, Event.Text(field), field);

@@ -23,19 +23,27 @@ internal sealed class CallFrame
     public uint ReturnAddress { get; }
     public uint Cr3 => _process.Cr3;
     public uint[] Args { get; private set; } = [];
+    /// <summary>Where name strings (UNICODE_STRING buffers) and data buffers of this call lie: the pages an event's
+    /// "unreadable": ["name_buffer"] / ["data_buffer"] hides from the recorder.</summary>
+    public List<(uint Va, uint Size)> NameBuffers { get; } = new();
+    public List<(uint Va, uint Size)> DataBuffers { get; } = new();
+    /// <summary>Most calls of one thread inside the kernel at once (an outer call and the calls nested in it).</summary>
+    public const int MaxNesting = 8;
 
-    public CallFrame(GuestMemory memory, GuestThread thread, SyscallInfo call)
+    /// <param name="below">The stack address this frame lies below: the thread's stack top, or for a nested call
+    /// (made while an outer call of the thread is still in the kernel) the outer call's frame.</param>
+    public CallFrame(GuestMemory memory, GuestThread thread, SyscallInfo call, uint below)
     {
         _memory = memory;
         _process = thread.Process;
         CallNo = call.Number;
         Name = call.Name;
-        Edx = thread.StackTop - FrameSize;
+        Edx = below - FrameSize;
         ReturnAddress = GuestKernel.NtdllStubs + 16 * call.Number + 12;   // after "call [edx]" in the stub
         _memory.WriteU32(Cr3, Edx, ReturnAddress);
         _memory.WriteU32(Cr3, Edx + 4, 0x75a41000 + (call.Number * 0x3c & 0xfff0));   // kernelbase caller
         _nextLocal = Edx + 0x100;
-        _localsEnd = thread.StackTop - 0x10;
+        _localsEnd = below - 0x10;
         _process.Heap.Reset();
     }
 
@@ -59,6 +67,7 @@ internal sealed class CallFrame
     {
         var at = _process.Heap.Allocate((uint)Math.Max(data.Length, 1), 16);
         _memory.Write(Cr3, at, data);
+        DataBuffers.Add((at, (uint)Math.Max(data.Length, 1)));
         return at;
     }
 
@@ -70,6 +79,7 @@ internal sealed class CallFrame
         var us = Local(UserStructs.UnicodeStringSize);
         var buffer = _process.Heap.Allocate((uint)GuestMemory.Utf16Size(text), 16);
         _memory.WriteUnicodeString(Cr3, us, buffer, text);
+        NameBuffers.Add((buffer, (uint)GuestMemory.Utf16Size(text)));
         return us;
     }
 

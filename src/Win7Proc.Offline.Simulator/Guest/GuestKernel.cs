@@ -54,7 +54,25 @@ public sealed class GuestKernel
         Memory.Map(0, KpcrBase + Kpcr.Size - 1);
         Memory.WriteU32(0, PsActiveProcessHead, PsActiveProcessHead);
         Memory.WriteU32(0, PsActiveProcessHead + 4, PsActiveProcessHead);
+        Memory.WriteU32(0, KuserSharedData + KuserShared.NtMajorVersion, 6);
+        Memory.WriteU32(0, KuserSharedData + KuserShared.NtMinorVersion, 1);
+        SetClock(0);
         GetDirectory(@"\");
+    }
+
+    /// <summary>KUSER_SHARED_DATA's kernel address (user mode sees it at 0x7FFE0000).</summary>
+    public const uint KuserSharedData = 0xffdf0000;
+
+    /// <summary>Sets KUSER_SHARED_DATA.SystemTime to the guest clock at <paramref name="instr"/>: a KSYSTEM_TIME written
+    /// as Windows does (High2Time, LowPart, then High1Time) so a reader that sees High1Time == High2Time has a
+    /// consistent value.</summary>
+    internal void SetClock(ulong instr)
+    {
+        var now = FileTimeAt(instr);
+        var at = KuserSharedData + KuserShared.SystemTime;
+        Memory.WriteU32(0, at + KuserShared.High2Time, (uint)(now >> 32));
+        Memory.WriteU32(0, at + KuserShared.LowPart, (uint)now);
+        Memory.WriteU32(0, at + KuserShared.High1Time, (uint)(now >> 32));
     }
 
     /// <summary>Writes a flat 32-bit data segment descriptor: base split over both dwords as the x86 GDT wants it.</summary>

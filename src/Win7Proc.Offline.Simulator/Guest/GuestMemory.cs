@@ -36,6 +36,23 @@ public sealed class GuestMemory : IGuestMemory
 
     public bool IsMapped(uint cr3, uint va) => Page(cr3, va, create: false) is not null;
 
+    /// <summary>Pages (space, page number; space 0 = kernel, else the CR3) the recorder cannot read at this moment:
+    /// paged out or unmapped during one call (a scenario event's "unreadable"). The model itself still reads them.</summary>
+    public IReadOnlySet<(uint Space, uint Vpn)> Unreadable { get; set; } = new HashSet<(uint, uint)>();
+
+    /// <summary>A read as the recorder's read callback does it: fails (false) when any page of the range is
+    /// unreadable at this moment or missing.</summary>
+    public bool TryReadForRecorder(uint cr3, uint va, Span<byte> destination)
+    {
+        if (Unreadable.Count > 0 && destination.Length > 0)
+        {
+            var last = va + (uint)destination.Length - 1;
+            for (var vpn = va >> 12; vpn <= last >> 12; vpn++)
+                if (Unreadable.Contains((va >= KernelBase ? 0u : cr3, vpn))) return false;
+        }
+        return Read(cr3, va, destination) == destination.Length;
+    }
+
     public int Read(uint cr3, uint va, Span<byte> destination)
     {
         int done = 0;

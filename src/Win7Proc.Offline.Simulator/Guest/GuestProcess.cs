@@ -8,6 +8,9 @@ public sealed class GuestThread : KernelObject
     public required uint Teb { get; init; }
     /// <summary>Top of the thread's user stack; each call's frame lies just below it.</summary>
     public required uint StackTop { get; init; }
+    /// <summary>The user stack address of this thread's innermost call still inside the kernel (blocking calls and
+    /// the calls nested in them); <see cref="StackTop"/> when none is.</summary>
+    internal Stack<uint> FramesInKernel { get; } = new();
 }
 
 public sealed class GuestProcess : KernelObject

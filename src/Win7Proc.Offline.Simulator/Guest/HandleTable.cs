@@ -80,6 +80,10 @@ public sealed class HandleTable
         _memory.WriteU32(0, pc, (uint)((int)_memory.ReadU32(0, pc) + delta));
     }
 
+    /// <summary>The kernel address of the entry behind a live <paramref name="handle"/> (null when not open).</summary>
+    internal uint? EntryAddressOf(uint handle) =>
+        (handle & 3) == 0 && _entries.ContainsKey(handle >> 2) ? EntryAddress(handle >> 2) : null;
+
     uint EntryAddress(uint index)
     {
         var low = index % EntriesPerPage;

@@ -111,7 +111,8 @@ internal static class SectionLayout
 {
     // Body = the internal SECTION struct: MMADDRESS_NODE (0x14), then Segment (PyREBox mw_monitor_classes.py).
     public const uint Segment = 0x14, SizeOfSection = 0x18, Flags = 0x20, BodySize = 0x28;
-    public const uint SegmentControlArea = 0x0, SegmentTotalPtes = 0x4, SegmentSizeOfSegment = 0x10, SegmentSize = 0x40;
+    public const uint SegmentControlArea = 0x0, SegmentTotalPtes = 0x4, SegmentSizeOfSegment = 0x10,
+        SegmentSize = 0x30;   // _SEGMENT is 0x30 bytes (Volatility 2 win7_sp1_x86_vtypes.py)
     public const uint ControlAreaSegment = 0x0, ControlAreaFlags = 0x1c, ControlAreaFilePointer = 0x24, ControlAreaSize = 0x50;
     public const uint FlagFile = 0x80;                        // _MMSECTION_FLAGS.File (bit 7)
 }
@@ -142,4 +143,12 @@ internal static class UserStructs
     public const uint RenameReplaceIfExists = 0x0, RenameRootDirectory = 0x4, RenameFileNameLength = 0x8, RenameFileName = 0xc;
     public const uint FileRenameInformationClass = 10, FileDispositionInformationClass = 13;
     public const uint AttributeImageName = 0x20005, AttributeClientId = 0x10003;
+}
+
+/// <summary>KUSER_SHARED_DATA (Volatility 2 win7_sp1_x86_vtypes.py _KUSER_SHARED_DATA; KSYSTEM_TIME = LowPart,
+/// High1Time, High2Time).</summary>
+internal static class KuserShared
+{
+    public const uint SystemTime = 0x14, NtMajorVersion = 0x26c, NtMinorVersion = 0x270;
+    public const uint LowPart = 0x0, High1Time = 0x4, High2Time = 0x8;
 }

@@ -7,13 +7,14 @@ namespace Win7Proc.Offline.Simulator.Recording;
 /// <summary>Statistics of the recorder core (w7rec_stats).</summary>
 public readonly record struct RecorderStats(ulong SyscallRecords, ulong SwitchRecords, ulong PageRecords, ulong PageRefs,
     ulong UnreadableRefs, ulong UnmatchedReturns, ulong BytesUncompressed, ulong BytesWritten, ulong PagesReadCalls,
-    ulong ReturnsInferred, ulong ReturnsByHook, ulong EntersPending);
+    ulong ReturnsInferred = 0, ulong ReturnsByHook = 0, ulong EntersPending = 0);
 
 /// <summary>
 /// The real recorder core, libw7rec.so (src/recorder/include/w7rec.h), driven through P/Invoke. Its read callback
-/// serves the core's guest reads from <see cref="GuestMemory"/> in the address space of the current callback.
+/// serves the core's guest reads from <see cref="GuestMemory"/> in the address space of the current callback, failing
+/// for pages a scenario event makes unreadable (<see cref="GuestMemory.Unreadable"/>).
 /// </summary>
-public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
+public sealed unsafe class NativeRecorder : IRecorderCore, IDisposable
 {
     const string Lib = "w7rec";
 
@@ -39,13 +40,12 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
 
     [DllImport(Lib)] static extern void w7rec_default_options(W7Options* opts);
     [DllImport(Lib)] static extern nint w7rec_open(byte* path, W7Options* opts);
-    // W7REC_API_VERSION 2 (src/recorder/include/w7rec.h).
     [DllImport(Lib)] static extern int w7rec_sys_enter(nint r, W7Cpu* cpu, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque, uint* returnPc);
-    [DllImport(Lib)] static extern int w7rec_sys_return(nint r, W7Cpu* cpu, uint callnoHint, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
     [DllImport(Lib)] static extern int w7rec_return_hook(nint r, W7Cpu* cpu, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
     [DllImport(Lib)] static extern int w7rec_hook_wanted(nint r, uint cr3, uint pc);
-    [DllImport(Lib)] static extern int w7rec_asid_changed(nint r, W7Cpu* cpu, uint oldCr3, uint newCr3, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
     [DllImport(Lib)] static extern void w7rec_set_total_instr(nint r, ulong totalInstr);
+    [DllImport(Lib)] static extern int w7rec_sys_return(nint r, W7Cpu* cpu, uint callnoHint, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
+    [DllImport(Lib)] static extern int w7rec_asid_changed(nint r, W7Cpu* cpu, uint oldCr3, uint newCr3, delegate* unmanaged[Cdecl]<nint, uint, byte*, uint, int> read, nint opaque);
     [DllImport(Lib)] static extern int w7rec_close(nint r, byte* reason);
     [DllImport(Lib)] static extern byte* w7rec_last_error(nint r);
     [DllImport(Lib)] static extern void w7rec_get_stats(nint r, W7Stats* stats);
@@ -58,13 +58,15 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
 
     public RecorderStats Stats { get; private set; }
 
-    public NativeRecorder(string path, GuestMemory memory, SimulationOptions options, string replayName)
+    /// <param name="returns">The header's informative `returns` setting: how the driver observes returns.</param>
+    public NativeRecorder(string path, GuestMemory memory, SimulationOptions options, string replayName,
+        string returns = "simulated")
     {
         _read = new ReadTarget(memory);
         _target = GCHandle.Alloc(_read);
         W7Options o;
         w7rec_default_options(&o);
-        var strings = new[] { replayName, "win7proc-offline-simulate", SimulationOptions.Version, "simulated" };
+        var strings = new[] { replayName, "win7proc-offline-simulate", SimulationOptions.Version, returns };
         var pinned = strings.Select(s => Marshal.StringToCoTaskMemUTF8(s)).ToArray();
         var pathPtr = Marshal.StringToCoTaskMemUTF8(path);
         try
@@ -95,7 +97,7 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         {
             var t = (ReadTarget)GCHandle.FromIntPtr(opaque).Target!;
             var dest = new Span<byte>(buf, (int)Math.Min(len, GuestMemory.PageSize));
-            return t.Memory.Read(t.Cr3, va, dest) == dest.Length && len <= GuestMemory.PageSize ? 0 : 1;
+            return len <= GuestMemory.PageSize && t.Memory.TryReadForRecorder(t.Cr3, va, dest) ? 0 : 1;
         }
         catch { return 1; }   // never let an exception cross into C
     }
@@ -110,33 +112,24 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
 
     void EnsureOpen() { if (_handle == 0) throw new ObjectDisposedException(nameof(NativeRecorder)); }
 
-    public void SyscallEnter(in CpuState cpu)
+    public uint SyscallEnter(in CpuState cpu)
     {
         EnsureOpen();
         _read.Cr3 = cpu.Cr3;
         var n = ToNative(cpu);
-        Check(w7rec_sys_enter(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target), null), "sys_enter");
+        uint returnPc;
+        Check(w7rec_sys_enter(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target), &returnPc), "sys_enter");
+        return returnPc;
     }
 
-    public void SyscallReturn(in CpuState cpu, uint callNo)
+    public void SyscallReturn(in CpuState cpu, uint callNoHint)
     {
         EnsureOpen();
         _read.Cr3 = cpu.Cr3;
         var n = ToNative(cpu);
-        Check(w7rec_sys_return(_handle, &n, callNo, &ReadGuest, GCHandle.ToIntPtr(_target)), "sys_return");
+        Check(w7rec_sys_return(_handle, &n, callNoHint, &ReadGuest, GCHandle.ToIntPtr(_target)), "sys_return");
     }
 
-    public void ContextSwitch(in CpuState cpu, uint oldCr3, uint newCr3)
-    {
-        EnsureOpen();
-        _read.Cr3 = newCr3;
-        var n = ToNative(cpu);
-        Check(w7rec_asid_changed(_handle, &n, oldCr3, newCr3, &ReadGuest, GCHandle.ToIntPtr(_target)), "asid_changed");
-    }
-
-    /// <summary>A return seen by the driver's own return-address hook (w7rec_return_hook): <paramref name="cpu"/>.Pc
-    /// is the return address, Esp the stack just after the return. Ignored by the core unless a pending call waits
-    /// for exactly that; a later report of the same return through <see cref="SyscallReturn"/> is a duplicate.</summary>
     public void ReturnHook(in CpuState cpu)
     {
         EnsureOpen();
@@ -145,15 +138,29 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         Check(w7rec_return_hook(_handle, &n, &ReadGuest, GCHandle.ToIntPtr(_target)), "return_hook");
     }
 
-    /// <summary>True while a pending call of <paramref name="cr3"/> waits for its return at <paramref name="pc"/>.</summary>
     public bool HookWanted(uint cr3, uint pc)
     {
         EnsureOpen();
         return w7rec_hook_wanted(_handle, cr3, pc) != 0;
     }
 
-    /// <summary>Writes END and closes the file. <paramref name="totalInstr"/> null = unknown (END says so).</summary>
-    public void Close(ulong? totalInstr, string reason)
+    public void AsidChanged(in CpuState cpu, uint oldCr3, uint newCr3)
+    {
+        EnsureOpen();
+        _read.Cr3 = newCr3;   // the core reads user pages in the new space (w7rec.h), whatever cpu.Cr3 says
+        var n = ToNative(cpu);
+        Check(w7rec_asid_changed(_handle, &n, oldCr3, newCr3, &ReadGuest, GCHandle.ToIntPtr(_target)), "asid_changed");
+    }
+
+    /// <summary>w7rec_set_total_instr: the replay's total, known while it runs (never called = unknown in END).</summary>
+    public void SetTotalInstr(ulong totalInstr)
+    {
+        EnsureOpen();
+        w7rec_set_total_instr(_handle, totalInstr);
+    }
+
+    /// <summary>Writes END and closes the file.</summary>
+    public void Close(string reason)
     {
         EnsureOpen();
         W7Stats s;
@@ -163,7 +170,6 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
         {
             var h = _handle;
             _handle = 0;
-            if (totalInstr is { } total) w7rec_set_total_instr(h, total);
             var rc = w7rec_close(h, (byte*)reasonPtr);
             if (rc != 0) throw new IOException($"recorder close failed ({rc})");
         }
@@ -174,6 +180,6 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
 
     public void Dispose()
     {
-        if (_handle != 0) Close(null, "aborted");
+        if (_handle != 0) Close("aborted");
     }
 }

@@ -194,4 +194,149 @@ public class EngineTests
         public ProcessParametersInfo? ReadProcessParameters(uint cr3, uint address) => _inner.ReadProcessParameters(cr3, address);
         public FileRenameInfo? ReadFileRenameInformation(uint cr3, uint address, uint length) => null;
     }
+
+    // ---- pairing and unknown status (issue 11): two threads in one stub, nested calls, returns not seen ----
+
+    /// <summary>A second thread of <paramref name="p"/>, made current in its address space.</summary>
+    static GuestProcess SecondThread(EngineHarness h, GuestProcess p)
+    {
+        var t2 = p with { KThread = p.KThread + 0x100, Tid = p.Tid + 4 };
+        h.Kernel.Threads[t2.KThread] = new ThreadInfo(t2.KThread, p.EProcess, p.Pid, t2.Tid);
+        return t2;
+    }
+
+    static void Run(EngineHarness h, GuestProcess thread) => h.Kernel.CurrentThreadByCr3[thread.Cr3] = thread.KThread;
+
+    static uint[] OpenArgs(uint handleSlot, uint objectAttributes) => [handleSlot, 0x80100000, objectAttributes, 0, 7, 0x60];
+
+    [Fact]
+    public void Two_threads_in_one_stub_each_get_their_own_enter_time_name_though_the_buffer_was_reused()
+    {
+        var h = new EngineHarness();
+        var t1 = h.AddProcess(1000, "svchost.exe");
+        var t2 = SecondThread(h, t1);
+        h.SwitchTo(t1);
+        uint oa = h.ObjectAttributes(@"\??\C:irst.txt");
+        var e1 = h.Enter("NtOpenFile", OpenArgs(h.OutSlot(t1), oa), t1);
+        Run(h, t2);
+        h.Kernel.ObjectAttributes[oa] = new ObjectAttributesInfo(0, @"\??\C:\second.txt", 0x40);   // same buffer, reused
+        var e2 = h.Enter("NtOpenFile", OpenArgs(h.OutSlot(t1), oa), t2);
+        // The first thread returns first (both failed: the names can only come from what was read at enter).
+        Run(h, t1);
+        h.Return(e1, 0xC0000034);
+        Run(h, t2);
+        h.Return(e2, 0xC0000022);
+        h.Finish();
+        var opens = h.Entries.Where(e => e.NtOpenFile is not null).ToList();
+        Assert.Equal(new[] { (@"\??\C:irst.txt", t1.Tid, 0xC0000034u), (@"\??\C:\second.txt", t2.Tid, 0xC0000022u) },
+            opens.Select(e => (e.NtOpenFile.Filename, e.Tid, e.NtStatus)));
+        Assert.Equal(0, h.Engine.UnmatchedReturns + h.Engine.LostEnters + h.Engine.ReturnsInferred);
+    }
+
+    [Fact]
+    public void A_nested_call_of_one_thread_pairs_with_its_own_enter()
+    {
+        var h = new EngineHarness();
+        var p = h.AddProcess(1000, "explorer.exe");
+        h.SwitchTo(p);
+        h.AddFileHandle(p, 0x40, @"\Device\HarddiskVolume2\outer.txt");
+        h.AddFileHandle(p, 0x44, @"\Device\HarddiskVolume2\inner.txt");
+        var outer = h.Enter("NtReadFile", [0x40, 0, 0, 0, 0, 0, 16, 0, 0]);
+        var inner = h.Enter("NtReadFile", [0x44, 0, 0, 0, 0, 0, 8, 0, 0]);   // a callback's call while outer waits
+        h.Return(inner, 0);
+        h.Return(outer, 0xC0000008);
+        var reads = h.Entries.Where(e => e.NtReadFile is not null).Select(e => (e.NtReadFile.Filename, e.NtReadFile.RequestedLength, e.CallSucceeded)).ToArray();
+        Assert.Equal(new[] { (@"\Device\HarddiskVolume2\inner.txt", 8u, true), (@"\Device\HarddiskVolume2\outer.txt", 16u, false) }, reads);
+        Assert.Equal(0, h.Engine.LostEnters + h.Engine.UnmatchedReturns);
+    }
+
+    [Fact]
+    public void A_return_not_seen_gives_an_entry_with_status_unset_and_is_counted()
+    {
+        var h = new EngineHarness();
+        var p = h.AddProcess(1000, "a.exe");
+        h.SwitchTo(p);
+        uint slot = h.OutSlot(p, initial: 0x48);
+        h.AddFileHandle(p, 0x48, @"\Device\HarddiskVolume2
+ever-opened.txt");   // must not be taken as the result
+        var enter = h.Enter("NtOpenFile", OpenArgs(slot, h.ObjectAttributes(@"\??\C:\wanted.txt")));
+        h.Return(enter, status: 0, capture: 1 | 4);   // inferred: eax meaningless
+        h.Finish();
+        var entry = Assert.Single(h.Entries, e => e.NtOpenFile is not null);
+        Assert.False(entry.HasNtStatus);
+        Assert.False(entry.HasCallSucceeded);
+        Assert.Equal(@"\??\C:\wanted.txt", entry.NtOpenFile.Filename);
+        Assert.Equal(0ul, entry.NtOpenFile.Handle);
+        Assert.Equal((1L, 1L, 0L), (h.Engine.ReturnsInferred, h.Engine.EntriesWithUnknownStatus, h.Engine.LostEnters));
+    }
+
+    [Fact]
+    public void Calls_pending_when_the_trace_ends_are_written_with_status_unset_at_the_last_instruction()
+    {
+        var h = new EngineHarness();
+        var p = h.AddProcess(1000, "a.exe");
+        h.SwitchTo(p);
+        var enter = h.Enter("NtOpenFile", OpenArgs(h.OutSlot(p), h.ObjectAttributes(@"\??\C:\slow.txt")));
+        h.Call("NtClose", [0x4]);
+        ulong last = h.Instr;
+        h.Finish();
+        var entry = Assert.Single(h.Entries, e => e.NtOpenFile is not null);
+        Assert.False(entry.HasNtStatus);
+        Assert.Equal(last, entry.Instr);
+        Assert.True(enter.Instr < entry.Instr);
+        Assert.Equal((1L, 1L), (h.Engine.LostEnters, h.Engine.EntriesWithUnknownStatus));
+    }
+
+    [Fact]
+    public void Returns_without_enter_and_returns_seen_by_the_hook_are_counted()
+    {
+        var h = new EngineHarness();
+        var p = h.AddProcess(1000, "a.exe");
+        h.SwitchTo(p);
+        var enter = h.Enter("NtClose", [0x4]);
+        h.Return(enter, 0, capture: 1 | 8);
+        h.Return(enter with { Instr = 5 }, 0, capture: 1 | 2);     // enter predates the recording
+        h.Return(enter with { Instr = 7 }, 0, capture: 1);         // names an enter nobody holds
+        Assert.Equal((1L, 2L), (h.Engine.ReturnsByHook, h.Engine.UnmatchedReturns));
+    }
+
+    [Fact]
+    public void A_cross_process_termination_keeps_its_place_and_gets_its_status_though_other_threads_log_meanwhile()
+    {
+        var h = new EngineHarness();
+        var killer = h.AddProcess(1000, "killer.exe");
+        var victim = h.AddProcess(2000, "victim.exe");
+        var other = SecondThread(h, killer);
+        h.SwitchTo(killer);
+        h.AddHandle(killer, 0x80, Win7ObjectType.Process, victim.EProcess);
+        h.AddFileHandle(killer, 0x40, @"\Device\HarddiskVolume2\log.txt");
+        var term = h.Enter("NtTerminateProcess", [0x80, 1]);
+        Run(h, other);
+        h.Call("NtReadFile", [0x40, 0, 0, 0, 0, 0, 4, 0, 0], process: other);   // another thread logs meanwhile
+        Run(h, killer);
+        h.Return(term, 0xC0000022);
+        h.Finish();
+        var kinds = h.Entries.Where(e => e.NtTerminateProcess is not null || e.NtReadFile is not null).ToList();
+        Assert.NotNull(kinds[0].NtTerminateProcess);
+        Assert.Equal(0xC0000022u, kinds[0].NtStatus);
+        Assert.NotNull(kinds[1].NtReadFile);
+        Assert.True(h.Entries.Zip(h.Entries.Skip(1)).All(pair => pair.First.Instr <= pair.Second.Instr));
+    }
+
+    [Fact]
+    public void A_trace_cut_between_enter_and_return_of_a_cross_process_termination_leaves_its_status_unknown()
+    {
+        var h = new EngineHarness();
+        var killer = h.AddProcess(1000, "killer.exe");
+        var victim = h.AddProcess(2000, "victim.exe");
+        h.SwitchTo(killer);
+        h.AddHandle(killer, 0x80, Win7ObjectType.Process, victim.EProcess);
+        h.Enter("NtTerminateProcess", [0x80, 1]);
+        h.Finish();
+        var entry = Assert.Single(h.Entries, e => e.NtTerminateProcess is not null);
+        Assert.Equal(2000u, entry.NtTerminateProcess.TermP.Pid);
+        Assert.False(entry.HasNtStatus);
+        Assert.False(entry.HasCallSucceeded);
+        Assert.Equal(1, h.Engine.EntriesWithUnknownStatus);
+    }
 }

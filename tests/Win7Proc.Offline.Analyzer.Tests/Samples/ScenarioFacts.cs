@@ -7,8 +7,10 @@ namespace Win7Proc.Offline.Analyzer.Tests.Samples;
 /// <param name="Kind">The LogEntry field that records it (nt_create_file, ...).</param>
 /// <param name="Name">The full object name (file device path, key path, section/port name), when the event names one.</param>
 /// <param name="TargetPid">The other process (created, terminated, opened, written to, mapped into), when there is one.</param>
+/// <param name="StatusUnknown">The call's return is not in the trace (never came, or not seen): status left unset.</param>
 sealed record ExpectedFact(ulong Instr, uint Pid, string Kind, bool Succeeds, string? Name = null, uint? TargetPid = null,
-    string? Image = null, string? CommandLine = null, string? SecondName = null, string? Description = null)
+    string? Image = null, string? CommandLine = null, string? SecondName = null, string? Description = null,
+    bool StatusUnknown = false)
 {
     public override string ToString() => Description ?? $"{Kind} by {Pid} at {Instr}";
 }
@@ -16,13 +18,30 @@ sealed record ExpectedFact(ulong Instr, uint Pid, string Kind, bool Succeeds, st
 /// <summary>
 /// Reads a scenario JSON with System.Text.Json alone (not through the simulator's model) and derives the facts its
 /// events imply: handles named by "as" are followed, relative names joined to their root, \??\C: is the disk volume
-/// \Device\HarddiskVolume2 (the scenario format's one drive, samples/README.md).
+/// \Device\HarddiskVolume2 (the scenario format's one drive, samples/README.md). Format 2: calls are placed on the
+/// timeline samples/README.md gives (returns_at, recording_starts_at, processes killed while their threads wait) and
+/// delivered as the README says PANDA does (syscalls2 keeps one call per stub and process, the glue's hook sees the
+/// returns of calls it saw enter), which gives each entry's instruction, the calls whose status is unknown and the
+/// run report's counts of lost and unpaired calls.
 /// </summary>
 sealed class ScenarioFacts
 {
     public const string Volume = @"\Device\HarddiskVolume2";
+    public const string Unknown = "unknown";
 
-    public ulong TotalInstr { get; }
+    /// <summary>The plog's total_instr: the scenario's, or (PANDA delivery: unknown to the recorder) the last
+    /// instruction recorded.</summary>
+    public ulong TotalInstr { get; private set; }
+    /// <summary>Run-report counts the scenario implies (AnalysisReport fields of the same names).</summary>
+    public long UnmatchedReturns { get; private set; }
+    public long ReturnsInferred { get; private set; }
+    public long EntersWithoutReturn { get; private set; }
+    public long EntriesWithUnknownStatus { get; private set; }
+    /// <summary>Returns syscalls2 does not deliver but the glue's hook sees (capture bit 3, END returns_by_hook).</summary>
+    public long ReturnsOnlyTheHookSees { get; private set; }
+    /// <summary>System calls (NtQueryValueKey, ...) with an event whose pages were unreadable: the run report must
+    /// count unreadable structures for exactly these.</summary>
+    public SortedSet<string> UnreadableCallKinds { get; } = new(StringComparer.Ordinal);
     public HashSet<uint> KnownPids { get; } = [];
     /// <summary>Each process life: from instr (0 = before the recording) with its parent.</summary>
     public List<(ulong Instr, uint Pid, uint ParentPid)> Births { get; } = [];
@@ -39,6 +58,24 @@ sealed class ScenarioFacts
     readonly Dictionary<string, uint> _processes = new(StringComparer.Ordinal);
     // File handles opened with FILE_DELETE_ON_CLOSE: their close deletes the file (one handle per alias here).
     readonly HashSet<string> _deleteOnClose = new(StringComparer.Ordinal);
+    // Aliases bound by a call the recorder saw succeed: the analyzer's handle cache knows their names.
+    readonly HashSet<string> _recordedAliases = new(StringComparer.Ordinal);
+    readonly ulong _recordingStart;
+    readonly bool _panda, _hooks;
+    readonly List<Call> _calls = [];
+
+    /// <summary>One call on the timeline. Return null = never returns (self-termination, killed, still pending).</summary>
+    sealed class Call
+    {
+        public required int Index { get; init; }
+        public required string Stub { get; init; }
+        public required uint Pid { get; init; }
+        public required uint? Tid { get; init; }
+        public required ulong Enter { get; init; }
+        public ulong? Return { get; set; }
+        public ExpectedFact? Fact { get; set; }
+        public bool LoggedAtEnter { get; init; }
+    }
 
     static readonly Dictionary<string, string> KindByOp = new()
     {
@@ -81,6 +118,9 @@ sealed class ScenarioFacts
         using var doc = JsonDocument.Parse(File.ReadAllText(scenarioPath));
         var root = doc.RootElement;
         TotalInstr = root.GetProperty("total_instr").GetUInt64();
+        _recordingStart = root.TryGetProperty("recording_starts_at", out var rs) ? rs.GetUInt64() : 0;
+        _panda = root.TryGetProperty("panda_delivery", out var pd) && pd.GetBoolean();
+        _hooks = !root.TryGetProperty("return_hooks", out var rh) || rh.GetBoolean();
         foreach (var process in root.GetProperty("processes").EnumerateArray())
         {
             KnownPids.Add(process.GetProperty("pid").GetUInt32());
@@ -90,11 +130,12 @@ sealed class ScenarioFacts
             {
                 var alias = handle.GetProperty("as").GetString()!;
                 foreach (var property in handle.EnumerateObject())
-                    if (property.Name != "as" && property.Value.ValueKind == JsonValueKind.String)
+                    if (property.Name is not "as" and not "comment" && property.Value.ValueKind == JsonValueKind.String)
                         _names[alias] = Canonical(property.Value.GetString()!);
             }
         }
         foreach (var e in root.GetProperty("events").EnumerateArray()) Add(e);
+        Deliver();
     }
 
     static string? Text(JsonElement e, string name) =>
@@ -142,6 +183,10 @@ sealed class ScenarioFacts
         var op = Text(e, "op")!;
         ulong instr = e.GetProperty("instr").GetUInt64();
         uint pid = e.GetProperty("pid").GetUInt32();
+        var unreadable = e.TryGetProperty("unreadable", out var ur) ? ur.EnumerateArray().Select(u => u.GetString()!).ToList() : [];
+        // Names the analyzer cannot learn: a pre-recording handle whose KCB or handle-table page is unreadable.
+        bool handleNameLost = unreadable.Intersect(["kcb", "handle_table"]).Any()
+            && new[] { "handle", "root" }.Select(f => Text(e, f)).Any(a => a is not null && !_recordedAliases.Contains(a));
         KnownPids.Add(pid);
         bool ok = Succeeds(e);
         var alias = Text(e, "as");
@@ -228,8 +273,99 @@ sealed class ScenarioFacts
             default:
                 throw new InvalidOperationException($"the test does not know op '{op}': extend ScenarioFacts");
         }
+        if (op == "switch") return;
+        ulong? returnsAt = e.TryGetProperty("returns_at", out var ra) ? ra.GetUInt64() : null;
+        bool terminates = op == "terminate_process";
+        bool self = terminates && ProcessOf(e, "process", pid) == pid;
+        ulong enter = terminates ? instr : instr - 1;
+        var call = new Call
+        {
+            Index = _calls.Count, Stub = op == "syscall" ? Text(e, "name")! : op, Pid = pid, Tid = Number(e, "tid"),
+            Enter = enter, LoggedAtEnter = terminates,
+            Return = self && ok ? null : returnsAt is { } at ? (at < TotalInstr ? at : null) : terminates ? instr + 1 : instr,
+        };
+        _calls.Add(call);
+        if (terminates && ok)
+        {
+            // The target's threads die: their calls still inside the kernel never return.
+            ulong death = self ? instr : call.Return ?? instr;
+            uint victim = ProcessOf(e, "process", pid);
+            foreach (var c in _calls)
+                if (c.Pid == victim && c.Enter < death && (c.Return is null || c.Return > death)) c.Return = null;
+        }
+        // Data buffers are read only to extract writes (--extract-writes), so they alone are not missed by default.
+        if (enter >= _recordingStart && unreadable.Any(u => u != "data_buffer")) UnreadableCallKinds.Add(op == "syscall" ? Text(e, "name")! : CallName(KindByOp.GetValueOrDefault(op) ?? "nt_" + op));
+        bool recorded = enter >= _recordingStart;
+        if (alias is not null && ok && op != "duplicate_object")
+        {
+            if (recorded) _recordedAliases.Add(alias); else _recordedAliases.Remove(alias);
+        }
         if (fact is null) return;
-        Facts.Add(fact with { Description = describe });
-        CountByKind[fact.Kind] = CountByKind.GetValueOrDefault(fact.Kind) + 1;
+        if (handleNameLost) fact = fact with { Name = Unknown };
+        // A paged-out name buffer: a failed open has no kernel object to take the name from.
+        if (unreadable.Contains("name_buffer") && !ok) fact = fact with { Name = Unknown };
+        call.Fact = fact with { Description = describe };
+    }
+
+    /// <summary>nt_create_file → NtCreateFile: the run report's call kind.</summary>
+    static string CallName(string kind) =>
+        string.Concat(kind.Split('_').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..]));
+
+    /// <summary>Which returns the recorder sees, in time order, and so where each fact's entry lies.</summary>
+    void Deliver()
+    {
+        var syscalls2 = new Dictionary<(string Stub, uint Pid), Call>();
+        var seen = new HashSet<Call>();
+        var lost = new List<Call>();
+        var timeline = _calls.Select(c => (At: c.Enter, Call: c, IsEnter: true))
+            .Concat(_calls.Where(c => c.Return is not null).Select(c => (At: c.Return!.Value, Call: c, IsEnter: false)))
+            .OrderBy(t => t.At).ThenBy(t => t.IsEnter ? 0 : 1).ToList();
+        foreach (var (at, c, isEnter) in timeline)
+        {
+            if (at < _recordingStart) continue;
+            if (isEnter) { syscalls2[(c.Stub, c.Pid)] = c; continue; }
+            bool entered = c.Enter >= _recordingStart;
+            bool bySyscalls2 = syscalls2.Remove((c.Stub, c.Pid));
+            bool byHook = _hooks && entered;
+            if (!_panda || bySyscalls2 || byHook)
+            {
+                seen.Add(c);
+                if (!entered) UnmatchedReturns++;
+                else if (_panda && !bySyscalls2) ReturnsOnlyTheHookSees++;
+            }
+            else if (entered) lost.Add(c);
+        }
+        ulong last = _calls.SelectMany(c => new[] { c.Enter >= _recordingStart ? c.Enter : 0, c.Return is { } r && seen.Contains(c) ? r : 0 }).DefaultIfEmpty(0ul).Max();
+        // A lost return is inferred at the thread's next enter (its frame is gone), else the call is still pending.
+        var inferredAt = new Dictionary<Call, ulong>();
+        foreach (var c in lost)
+        {
+            var next = _calls.FirstOrDefault(n => n.Pid == c.Pid && n.Tid == c.Tid && n.Enter > c.Return && n.Enter >= _recordingStart);
+            if (next is not null) { inferredAt[c] = next.Enter; ReturnsInferred++; }
+        }
+        foreach (var c in _calls)
+        {
+            bool entered = c.Enter >= _recordingStart;
+            if (entered && !seen.Contains(c) && !inferredAt.ContainsKey(c)) EntersWithoutReturn++;
+            if (c.Fact is not { } fact) continue;
+            if (c.LoggedAtEnter)
+            {
+                if (!entered) continue;
+                bool selfKill = fact.TargetPid == fact.Pid;
+                bool known = !selfKill && seen.Contains(c);
+                if (!known && !selfKill) EntriesWithUnknownStatus++;
+                fact = fact with { StatusUnknown = !known };
+            }
+            else if (!entered) continue;   // a return without its enter carries no arguments (FORMAT.md 2.0): counted only
+            else if (seen.Contains(c)) fact = fact with { Instr = c.Return!.Value };
+            else
+            {
+                fact = fact with { Instr = inferredAt.TryGetValue(c, out var i) ? i : last, StatusUnknown = true };
+                EntriesWithUnknownStatus++;
+            }
+            Facts.Add(fact);
+            CountByKind[fact.Kind] = CountByKind.GetValueOrDefault(fact.Kind) + 1;
+        }
+        if (_panda) TotalInstr = last;
     }
 }
