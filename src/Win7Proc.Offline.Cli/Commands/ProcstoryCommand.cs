@@ -13,16 +13,19 @@ public static class ProcstoryCommand
     {
         var input = new Argument<string>("input")
         {
-            Description = "A pandalog (.plog, ours or PANDA's, or OUT.plog.partial while being written) or a trace (.lz4)",
+            Description = "A pandalog (.plog, ours or PANDA's; while the analyzer writes OUT.plog, OUT.plog finds its in-progress file) " +
+                          "or a trace (.lz4); - is stdin redirected from a file",
+            HelpName = "INPUT",
         };
         var width = new Option<int>("--width", "-w")
         {
             Description = $"Chart width in columns (1..{StoryRenderOptions.MaxWidth})",
             DefaultValueFactory = _ => StoryRenderOptions.DefaultWidth,
             CustomParser = CliValues.Number<int>,
+            HelpName = "N",
         };
         var longNames = new Option<bool>("--long", "-l") { Description = "Full image paths and command lines in the tree, when logged" };
-        var format = new Option<string>("--format", "-f") { Description = "text (the original's chart) or json (the tree)", DefaultValueFactory = _ => "text" };
+        var format = new Option<string>("--format", "-f") { Description = "text (the original's chart) or json (the tree)", DefaultValueFactory = _ => "text", HelpName = "FORMAT" };
         var byPpid = new Option<bool>("--ppid")
         {
             Description = "Also place processes whose creation was not seen under their parent pid (the original drew them as roots)",
@@ -79,6 +82,16 @@ public static class ProcstoryCommand
             stderr.WriteLine($"error: input is a directory, not a file: {settings.Input}");
             return ExitCodes.IoError;
         }
+        if (settings.Input == "-")
+        {
+            // Read twice (its kind from the first bytes, then the story): only stdin redirected from a file works.
+            if (CliPaths.SeekableInputProblem("-", "pandalog or trace") is { } problem)
+            {
+                stderr.WriteLine($"error: {problem}");
+                return ExitCodes.IoError;
+            }
+            settings = settings with { Input = "/dev/stdin", Follow = false };
+        }
         try
         {
             StorySnapshot snapshot;
@@ -123,7 +136,7 @@ public static class ProcstoryCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"error: cannot read {settings.Input}: {e.Message}");
+            stderr.WriteLine($"error: cannot read {settings.Input}: {CliPaths.Reason(e)}");
             return ExitCodes.IoError;
         }
     }

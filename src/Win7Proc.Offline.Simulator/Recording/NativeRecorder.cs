@@ -49,6 +49,7 @@ public sealed unsafe class NativeRecorder : ISyscallSink, IDisposable
 
     public NativeRecorder(string path, GuestMemory memory, SimulationOptions options, string replayName)
     {
+        RecorderLibrary.EnsureLoaded(); // one clear line when libw7rec.so or liblz4.so.1 is missing
         _read = new ReadTarget(memory);
         _target = GCHandle.Alloc(_read);
         W7Options o;
