@@ -13,7 +13,7 @@ debs=(
   clang libclang-rt-14-dev afl++                           # fuzzing and sanitizers
   protobuf-compiler python3 python3-protobuf               # PANDA's Python plog reader (tests/python/read_plog.py)
   chromium chromium-driver                                 # the browser test of the reports
-  git                                                      # the tool-package check clones the repository
+  git jq                                                   # the tool-package check clones the repository; jq for the jsonl test
 )
 
 setup() {

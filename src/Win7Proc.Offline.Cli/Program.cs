@@ -12,7 +12,23 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Plain writers on fds 1 and 2, not .NET's console streams: their first write on a terminal switches it into
+        // keypad-transmit mode (ESC[?1h ESC=) and nothing switches it back, so the user's terminal was left changed.
+        var stdout = StandardStreams.Writer(1, autoFlush: false);
+        var stderr = StandardStreams.Writer(2, autoFlush: true);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try { return MainCore(args); }
+        finally
+        {
+            try { stdout.Flush(); } catch (IOException) { /* stdout closed early (a pipe's reader quit): nothing to say */ }
+        }
+    }
+
+    static int MainCore(string[] args)
+    {
         using var signals = new SignalCancellation();
+        SignalCancellation.ForcedExitCleanup += Pandalog.PandalogWriter.DeleteUnfinishedFiles;
         int code = Run(args, Console.Out, Console.Error, signals.Token);
         // A command that was cancelled reports 130 (Interrupted); a SIGTERM's convention is 143.
         return signals.Signal is { } && code == ExitCodes.Interrupted ? signals.ExitCode : code;

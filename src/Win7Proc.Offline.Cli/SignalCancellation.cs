@@ -11,7 +11,7 @@ namespace Win7Proc.Offline.Cli;
 /// </summary>
 public sealed class SignalCancellation : IDisposable
 {
-    public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(5);
 
     /// <summary>Run before a forced exit (delete unfinished output, clear the progress line).</summary>
     public static event Action? ForcedExitCleanup;
@@ -46,7 +46,11 @@ public sealed class SignalCancellation : IDisposable
 
     void ForceExit()
     {
-        try { ForcedExitCleanup?.Invoke(); }
+        try
+        {
+            ForcedExitCleanup?.Invoke();
+            Console.Error.WriteLine(Signal == PosixSignal.SIGTERM ? "terminated: no output left behind" : "interrupted: no output left behind");
+        }
         catch (Exception) { /* exiting anyway: cleanup is best effort */ }
         Environment.Exit(ExitCode);
     }

@@ -135,7 +135,7 @@ public sealed class PandalogWriter : IDisposable
         options ??= new PandalogWriterOptions();
         options.Validate();
         if (path == "-")
-            return new PandalogWriter(path, "-", openStdout ?? Console.OpenStandardOutput, options);
+            return new PandalogWriter(path, "-", openStdout ?? OpenStdout, options);
         var target = Path.GetFullPath(path);
         if (OutputPath.KindOf(target, followLinks: false) == FileKind.SymbolicLink)
         {
@@ -159,6 +159,10 @@ public sealed class PandalogWriter : IDisposable
                                       "a FIFO, a character device or - for stdout)");
         }
     }
+
+    /// <summary>Descriptor 1 as a plain stream (.NET's console stream would switch a terminal into keypad mode).</summary>
+    static Stream OpenStdout() =>
+        new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
 
     /// <summary><c>target.&lt;pid&gt;-&lt;random&gt;.partial</c>: unique per run, and found from <c>target</c> by
     /// <c>procstory --follow</c> (any <c>target.*.partial</c>).</summary>

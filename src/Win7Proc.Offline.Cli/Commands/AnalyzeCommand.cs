@@ -85,11 +85,11 @@ public static class AnalyzeCommand
         {
             if (!TryCreateInvocation(parse, out var invocation, out var error))
             {
-                Console.Error.WriteLine($"error: {error}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {error}");
                 return ExitCodes.UsageError;
             }
             await Task.Yield();
-            return Run(invocation, Console.Error, interactive: !Console.IsErrorRedirected, ct);
+            return Run(invocation, parse.InvocationConfiguration.Error, interactive: ReferenceEquals(parse.InvocationConfiguration.Error, Console.Error) && !Console.IsErrorRedirected, ct);
         });
     }
 

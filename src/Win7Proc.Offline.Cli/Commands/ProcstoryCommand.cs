@@ -47,7 +47,7 @@ public static class ProcstoryCommand
             var chartWidth = parse.GetValue(width);
             if (chartWidth is < 1 or > StoryRenderOptions.MaxWidth)
             {
-                Console.Error.WriteLine($"error: --width must be between 1 and {StoryRenderOptions.MaxWidth}, not {chartWidth}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: --width must be between 1 and {StoryRenderOptions.MaxWidth}, not {chartWidth}");
                 return Task.FromResult(ExitCodes.UsageError);
             }
             var json = parse.GetValue(format) switch
@@ -58,12 +58,12 @@ public static class ProcstoryCommand
             };
             if (json is null)
             {
-                Console.Error.WriteLine($"error: unknown --format '{parse.GetValue(format)}' (text or json)");
+                parse.InvocationConfiguration.Error.WriteLine($"error: unknown --format '{parse.GetValue(format)}' (text or json)");
                 return Task.FromResult(ExitCodes.UsageError);
             }
             var settings = new Settings(parse.GetValue(input)!, chartWidth, parse.GetValue(longNames), json.Value, parse.GetValue(follow),
                 parse.GetValue(byPpid));
-            return Task.FromResult(Run(settings, Console.Out, Console.Error, isTerminal: !Console.IsOutputRedirected, ct));
+            return Task.FromResult(Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, isTerminal: ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected, ct));
         });
         return command;
     }

@@ -16,7 +16,7 @@ public static class SimulateCommand
         {
             Description = "The trace to write; - is stdout (a trace streams), a FIFO or device is written through, a symbolic link followed",
             Required = true,
-            HelpName = "TRACE",
+            HelpName = "OUT.lz4",
         };
         var level = new Option<int>("--compression-level")
         {
@@ -40,31 +40,31 @@ public static class SimulateCommand
             // Checked here, not in a validator: a validator's GetValue throws on a value that did not parse (say "x").
             if (parse.GetValue(level) is < 0 or > 12)
             {
-                Console.Error.WriteLine("error: --compression-level must be between 0 and 12");
+                parse.InvocationConfiguration.Error.WriteLine("error: --compression-level must be between 0 and 12");
                 return ExitCodes.UsageError;
             }
             var path = parse.GetValue(scenarioArg)!;
             var tracePath = parse.GetValue(output)!;
             if ((CliPaths.InputProblem(path, "scenario") ?? (tracePath == "-" ? null : CliPaths.OutputProblem(tracePath, "output"))) is { } problem)
             {
-                Console.Error.WriteLine($"error: {problem}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {problem}");
                 return ExitCodes.IoError;
             }
             Scenario scenario;
             try { scenario = Scenario.Load(path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: cannot read {path}: {CliPaths.Reason(e)}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: cannot read {path}: {CliPaths.Reason(e)}");
                 return ExitCodes.IoError;
             }
             catch (ScenarioException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.InvalidInput;
             }
             if (RecorderLibrary.Problem is { } missing)
             {
-                Console.Error.WriteLine($"error: {missing}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {missing}");
                 return ExitCodes.RecorderUnavailable;
             }
             FileStream? device = null;
@@ -76,13 +76,13 @@ public static class SimulateCommand
                 try { recorderPath = RecorderPath(tracePath, out device); }
                 catch (IOException e)
                 {
-                    Console.Error.WriteLine($"error: {e.Message}");
+                    parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                     return ExitCodes.IoError;
                 }
                 var result = Simulation.Run(scenario, recorderPath, new SimulationOptions
                 { CompressionLevel = parse.GetValue(level), WatchAll = parse.GetValue(watchAll) });
                 if (!parse.GetValue(AnalyzeCommand.QuietOption))
-                    Console.Error.WriteLine(
+                    parse.InvocationConfiguration.Error.WriteLine(
                         $"{(tracePath == "-" ? "stdout" : tracePath)}: {result.Counts.Events} events, {result.Counts.Syscalls} syscalls, " +
                         $"{result.Counts.ContextSwitches} context switches, {result.Recorder.PageRecords} pages" +
                         (device is null && tracePath != "-" ? $", {new FileInfo(recorderPath).Length} bytes" : ""));
@@ -90,12 +90,12 @@ public static class SimulateCommand
             }
             catch (RecorderUnavailableException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.RecorderUnavailable;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: cannot write {tracePath}: {CliPaths.Reason(e)}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: cannot write {tracePath}: {CliPaths.Reason(e)}");
                 return ExitCodes.IoError;
             }
             finally
