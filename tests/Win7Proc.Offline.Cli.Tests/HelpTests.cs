@@ -131,7 +131,7 @@ public sealed class HelpTests
             Assert.Equal(0, script.ExitCode);
             var screen = File.ReadAllText(typescript, Encoding.UTF8);
             Assert.Contains("records read:", screen);
-            Assert.DoesNotContain("\u001b[?1h", screen, StringComparison.Ordinal); // keypad transmit mode (smkx), left on by Console.CancelKeyPress
+            Assert.DoesNotContain("\u001b[?1h", screen, StringComparison.Ordinal); // keypad-transmit mode (smkx): .NET console streams switch it on
             Assert.DoesNotContain("\u001b=", screen, StringComparison.Ordinal); // (ordinal: a culture comparison ignores ESC)
             // Whatever progress was drawn is erased before the report: no bar remains on the report's lines.
             Assert.DoesNotMatch(@"\] +\d+% [^\r]*records read:", screen);
