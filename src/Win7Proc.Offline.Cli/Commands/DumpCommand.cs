@@ -45,12 +45,12 @@ public static class DumpCommand
         command.Options.Add(pid);
         command.Options.Add(from);
         command.Options.Add(to);
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) =>
         {
             if (!TryParsePids(parse.GetValue(pid), out var pids, out var pidError))
             {
                 parse.InvocationConfiguration.Error.WriteLine($"error: {pidError}");
-                return ExitCodes.UsageError;
+                return Task.FromResult(ExitCodes.UsageError);
             }
             PlogEntryFilter filter;
             try
@@ -61,7 +61,7 @@ public static class DumpCommand
             catch (ArgumentException e)
             {
                 parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.UsageError;
+                return Task.FromResult(ExitCodes.UsageError);
             }
             var dumpFormat = parse.GetValue(format) switch
             {
@@ -69,7 +69,8 @@ public static class DumpCommand
                 "jsonl" => PlogDumpFormat.Jsonl,
                 _ => PlogDumpFormat.Text,
             };
-            return Run(parse.GetValue(file)!, filter, dumpFormat, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, pids);
+            return Task.FromResult(Run(parse.GetValue(file)!, filter, dumpFormat, parse.InvocationConfiguration.Output,
+                parse.InvocationConfiguration.Error, pids, ct));
         });
         return command;
     }
@@ -99,7 +100,7 @@ public static class DumpCommand
 
     /// <summary>The command's work, with its streams given (tests call this).</summary>
     public static int Run(string path, PlogEntryFilter filter, PlogDumpFormat format, TextWriter stdout, TextWriter stderr,
-        IReadOnlySet<uint>? pids = null)
+        IReadOnlySet<uint>? pids = null, CancellationToken ct = default)
     {
         if (CliPaths.SeekableInputProblem(path, "plog") is { } problem)
         {
@@ -130,9 +131,9 @@ public static class DumpCommand
                 var entries = filter.Apply(reader);
                 if (pids is { Count: > 1 })
                     entries = entries.Where(e => PlogEntries.ActingProcess(e) is { } actor && pids.Contains(actor.Pid));
-                Write(entries, format, output);
+                Write(entries.TakeWhile(_ => !ct.IsCancellationRequested), format, output);
                 output.Flush();
-                return ExitCodes.Success;
+                return ct.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success; // Ctrl+C: stop at once
             }
             catch (PandalogFormatException e)
             {

@@ -79,8 +79,17 @@ public static class SimulateCommand
                     parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                     return ExitCodes.IoError;
                 }
-                var result = Simulation.Run(scenario, recorderPath, new SimulationOptions
-                { CompressionLevel = parse.GetValue(level), WatchAll = parse.GetValue(watchAll) });
+                // The simulation cannot be cancelled midway: a signal ends the process after the grace period, and
+                // then a half-written trace in a regular file must not stay behind.
+                Action deleteTrace = () => { if (device is null && tracePath != "-") File.Delete(recorderPath); };
+                SignalCancellation.ForcedExitCleanup += deleteTrace;
+                SimulationResult result;
+                try
+                {
+                    result = Simulation.Run(scenario, recorderPath, new SimulationOptions
+                    { CompressionLevel = parse.GetValue(level), WatchAll = parse.GetValue(watchAll) });
+                }
+                finally { SignalCancellation.ForcedExitCleanup -= deleteTrace; }
                 if (!parse.GetValue(AnalyzeCommand.QuietOption))
                     parse.InvocationConfiguration.Error.WriteLine(
                         $"{(tracePath == "-" ? "stdout" : tracePath)}: {result.Counts.Events} events, {result.Counts.Syscalls} syscalls, " +
