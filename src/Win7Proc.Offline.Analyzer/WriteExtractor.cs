@@ -10,6 +10,10 @@ namespace Win7Proc.Offline.Analyzer;
 /// A guest also decides how many files and bytes it writes: past <see cref="MaxFiles"/> new files or
 /// <see cref="MaxBytes"/> bytes in all, writes are skipped and counted (<see cref="SkippedWrites"/>) instead of filling
 /// the host's disk.
+/// Each run starts its files afresh: the first write of a run to a host file replaces what an earlier run left there,
+/// later writes append, so re-running an analysis gives the same files and the report's sizes are what is on disk.
+/// (The CLI also refuses a non-empty directory unless --force: files of an earlier run that this one does not write
+/// would otherwise stay beside its own.)
 /// </summary>
 public sealed class WriteExtractor
 {
@@ -56,8 +60,16 @@ public sealed class WriteExtractor
                 throw new InvalidOperationException($"extracted file name escaped {_directory}: {path}");
             _pathByKey[key] = path;
         }
-        using (var stream = new FileStream(path!, FileMode.Append, FileAccess.Write, FileShare.Read))
+        try
+        {
+            // FileMode.Create on this run's first write to the file: never append to an earlier run's data.
+            using var stream = new FileStream(path!, known ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
             stream.Write(data);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write {path} (--extract-writes): {(e is UnauthorizedAccessException ? "permission denied" : e.Message)}", e);
+        }
         BytesWritten += data.Length;
         return path;
     }

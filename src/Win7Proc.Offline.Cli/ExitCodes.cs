@@ -15,6 +15,11 @@ public static class ExitCodes
     /// <summary>The job finished but its input was incomplete: a truncated trace (crashed or running recording).
     /// Every complete record was used and the output is valid.</summary>
     public const int PartialInput = 5;
-    /// <summary>Interrupted (Ctrl+C); no output was left behind.</summary>
+    /// <summary><c>simulate</c>: the C recorder core (libw7rec.so) or its dependency liblz4.so.1 cannot be loaded; the
+    /// message says what is missing and the command that fixes it.</summary>
+    public const int RecorderUnavailable = 6;
+    /// <summary>Interrupted (Ctrl+C, SIGINT); no output was left behind.</summary>
     public const int Interrupted = 130;
+    /// <summary>Terminated (SIGTERM); no output was left behind.</summary>
+    public const int Terminated = 143;
 }

@@ -34,17 +34,33 @@ public sealed record PandalogWriterOptions
 /// Entries sharing one <c>instr</c> always land in one chunk: before appending an n-byte entry the chunk is flushed only
 /// if the previous instr is not UINT64_MAX, differs from the new one, and <c>used + n &gt;= ChunkSize</c> (so a chunk
 /// may exceed ChunkSize). Chunks are compressed on a worker thread while the caller fills the next one.
-/// The file is written as <c>&lt;path&gt;.partial</c> and renamed by <see cref="Complete"/>; disposing without
-/// completing deletes it, so an interrupted run never leaves a complete-looking plog.
+/// <para>Where it goes (see <see cref="Create"/>): a regular file is written under a name unique to this run,
+/// <c>&lt;path&gt;.&lt;pid&gt;-&lt;random&gt;.partial</c> beside it, and renamed onto <c>path</c> by <see cref="Complete"/>;
+/// disposing without completing deletes it, so an interrupted run never leaves a complete-looking plog, and two runs
+/// with one <c>path</c> never write into each other's file. A symbolic link is followed (the link stays a link, its
+/// target gets the plog). <c>-</c> (stdout), a FIFO or a character device cannot seek back to the header, so the plog
+/// is built in memory, at most <see cref="MaxInMemoryBytes"/>, and written through at the end. Anything else (a
+/// directory, a block device, a socket) is refused.</para>
 /// </summary>
 public sealed class PandalogWriter : IDisposable
 {
     readonly record struct PendingChunk(byte[] Buffer, int Length, ulong StartInstr, int Entries);
 
+    /// <summary>Largest plog built in memory for an output that cannot seek (<c>-</c>, a FIFO, a character device).</summary>
+    public const long MaxInMemoryBytes = 1L << 30;
+    /// <summary>The in-progress name ends so: <c>OUT.plog.&lt;pid&gt;-&lt;random&gt;.partial</c>.</summary>
+    public const string PartialSuffix = ".partial";
+
+    /// <summary>In-progress files of every writer of this process not yet completed or disposed, for
+    /// <see cref="DeleteUnfinishedFiles"/>.</summary>
+    static readonly ConcurrentDictionary<string, byte> s_unfinished = new(StringComparer.Ordinal);
+
+    readonly string _userPath;
     readonly string _targetPath;
-    readonly string _partialPath;
+    readonly string? _partialPath;
+    readonly Func<Stream>? _openSink;
     readonly PandalogWriterOptions _options;
-    readonly FileStream _file;
+    readonly Stream _file;
     readonly BlockingCollection<PendingChunk> _queue;
     readonly ConcurrentBag<byte[]> _freeBuffers = new();
     readonly CancellationTokenSource _abort = new();
@@ -60,19 +76,37 @@ public sealed class PandalogWriter : IDisposable
     int _chunksQueued;
     bool _completed, _disposed;
 
-    /// <summary>Path of the file being written (<c>target.partial</c>) until <see cref="Complete"/>.</summary>
-    public string PartialPath => _partialPath;
+    /// <summary>Path of the file being written (unique to this writer) until <see cref="Complete"/>; null when the plog
+    /// is built in memory.</summary>
+    public string? PartialPath => _partialPath;
+    /// <summary>The file that receives the plog: the path given, or a symbolic link's final target; <c>-</c> for stdout.</summary>
+    public string TargetPath => _targetPath;
     public long EntriesWritten { get; private set; }
     /// <summary>Chunks handed to the file so far (all of them once <see cref="Complete"/> returned).</summary>
     public int ChunksWritten => Volatile.Read(ref _chunksWritten);
     int _chunksWritten;
 
-    PandalogWriter(string path, PandalogWriterOptions options)
+    PandalogWriter(string userPath, string targetPath, Func<Stream>? openSink, PandalogWriterOptions options)
     {
-        _targetPath = Path.GetFullPath(path);
-        _partialPath = _targetPath + ".partial";
+        _userPath = userPath;
+        _targetPath = targetPath;
+        _openSink = openSink;
         _options = options;
-        _file = new FileStream(_partialPath, FileMode.Create, FileAccess.Write, FileShare.Read | FileShare.Delete, 1 << 16);
+        if (openSink is null)
+        {
+            _partialPath = UniquePartialPath(targetPath);
+            try
+            {
+                _file = new FileStream(_partialPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete, 1 << 16);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"cannot write {userPath}: {Reason(e)}", e);
+            }
+            s_unfinished.TryAdd(_partialPath, 0);
+        }
+        else
+            _file = new BoundedMemoryStream(MaxInMemoryBytes, userPath);
         try
         {
             _file.Write(new byte[PandalogFormat.HeaderHoleSize]); // header comes last; readers of the .partial see zeros
@@ -84,18 +118,91 @@ public sealed class PandalogWriter : IDisposable
         catch
         {
             _file.Dispose();
-            File.Delete(_partialPath);
+            DeletePartial();
             throw;
         }
     }
 
-    /// <summary>Starts writing <paramref name="path"/> (as <c>path.partial</c> until <see cref="Complete"/>).</summary>
-    public static PandalogWriter Create(string path, PandalogWriterOptions? options = null)
+    /// <summary>
+    /// Starts writing a plog to <paramref name="path"/>: a regular file (new or replaced), a symbolic link (followed),
+    /// <c>-</c> (stdout, through <paramref name="openStdout"/>), a FIFO or a character device (built in memory, then
+    /// written through). See the class summary.
+    /// </summary>
+    /// <exception cref="IOException">the path names something a plog cannot be written to, or cannot be created; the
+    /// message is one line naming <paramref name="path"/> as given</exception>
+    public static PandalogWriter Create(string path, PandalogWriterOptions? options = null, Func<Stream>? openStdout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new PandalogWriterOptions();
         options.Validate();
-        return new PandalogWriter(path, options);
+        if (path == "-")
+            return new PandalogWriter(path, "-", openStdout ?? OpenStdout, options);
+        var target = Path.GetFullPath(path);
+        if (OutputPath.KindOf(target, followLinks: false) == FileKind.SymbolicLink)
+        {
+            FileSystemInfo? final;
+            try { final = File.ResolveLinkTarget(target, returnFinalTarget: true); }
+            catch (IOException e) { throw new IOException($"cannot write {path}: its symbolic link cannot be followed ({e.Message})", e); }
+            if (final is not null) target = final.FullName;
+        }
+        switch (OutputPath.KindOf(target))
+        {
+            case FileKind.Missing or FileKind.Regular or FileKind.Unknown:
+                if (Path.GetDirectoryName(target) is { } directory && !Directory.Exists(directory))
+                    throw new IOException($"cannot write {path}: directory {directory} does not exist");
+                return new PandalogWriter(path, target, null, options);
+            case FileKind.Fifo or FileKind.CharacterDevice:
+                var device = target;
+                return new PandalogWriter(path, target,
+                    () => new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None), options);
+            case var kind:
+                throw new IOException($"cannot write {path}: it is {OutputPath.Describe(kind)} (a pandalog goes to a regular file, " +
+                                      "a FIFO, a character device or - for stdout)");
+        }
+    }
+
+    /// <summary>Descriptor 1 as a plain stream (.NET's console stream would switch a terminal into keypad mode).</summary>
+    static Stream OpenStdout() =>
+        new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+
+    /// <summary><c>target.&lt;pid&gt;-&lt;random&gt;.partial</c>: unique per run, and found from <c>target</c> by
+    /// <c>procstory --follow</c> (any <c>target.*.partial</c>).</summary>
+    static string UniquePartialPath(string target) =>
+        $"{target}.{Environment.ProcessId}-{Random.Shared.Next():x8}{PartialSuffix}";
+
+    /// <summary>Deletes the in-progress files of writers not yet completed or disposed (for a process that must exit
+    /// at once, on a second Ctrl+C); the files of finished writers are not touched.</summary>
+    public static void DeleteUnfinishedFiles()
+    {
+        foreach (var path in s_unfinished.Keys)
+        {
+            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            s_unfinished.TryRemove(path, out _);
+        }
+    }
+
+    /// <summary>One line for a failed file operation, without .NET's internal paths.</summary>
+    static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        DirectoryNotFoundException => "its directory does not exist",
+        PathTooLongException => "the name is too long",
+        _ => FirstLine(e.Message),
+    };
+
+    static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        // .NET appends " : 'path'" (our in-progress name) to OS errors; the user's path is named by the caller.
+        int quote = line.IndexOf(" : '", StringComparison.Ordinal);
+        return quote > 0 ? line[..quote] : line;
+    }
+
+    void DeletePartial()
+    {
+        if (_partialPath is null) return;
+        try { File.Delete(_partialPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        s_unfinished.TryRemove(_partialPath, out _);
     }
 
     /// <summary>Appends one entry. Its pc and instr are written as given; every required field must be set.</summary>
@@ -152,14 +259,35 @@ public sealed class PandalogWriter : IDisposable
             BinaryPrimitives.WriteUInt64LittleEndian(row[8..], (ulong)_directory[i].Position);
             BinaryPrimitives.WriteUInt64LittleEndian(row[16..], _directory[i].Entries);
         }
-        _file.Write(directory);
-        var header = new byte[PandalogFormat.HeaderSize];
-        PandalogFormat.WriteHeader(header, (ulong)directoryPosition, (uint)_options.ChunkSize);
-        _file.Position = 0;
-        _file.Write(header);
-        _file.Flush(flushToDisk: true);
-        _file.Dispose();
-        File.Move(_partialPath, _targetPath, overwrite: true);
+        try
+        {
+            _file.Write(directory);
+            var header = new byte[PandalogFormat.HeaderSize];
+            PandalogFormat.WriteHeader(header, (ulong)directoryPosition, (uint)_options.ChunkSize);
+            _file.Position = 0;
+            _file.Write(header);
+            if (_partialPath is not null)
+            {
+                ((FileStream)_file).Flush(flushToDisk: true);
+                _file.Dispose();
+                File.Move(_partialPath, _targetPath, overwrite: true);
+                s_unfinished.TryRemove(_partialPath, out _);
+            }
+            else
+            {
+                var memory = (MemoryStream)_file;
+                using (var sink = _openSink!())
+                {
+                    sink.Write(memory.GetBuffer(), 0, (int)memory.Length);
+                    sink.Flush();
+                }
+                memory.Dispose();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write {_userPath}: {Reason(e)}", e);
+        }
         _completed = true;
     }
 
@@ -174,7 +302,7 @@ public sealed class PandalogWriter : IDisposable
             _queue.CompleteAdding();
             _compressor.Join();
             _file.Dispose();
-            try { File.Delete(_partialPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            DeletePartial();
         }
         _queue.Dispose();
         _abort.Dispose();
@@ -229,6 +357,19 @@ public sealed class PandalogWriter : IDisposable
     void ThrowIfCompressorFailed()
     {
         if (_compressorFailure is { } failure)
-            throw new IOException($"writing {_partialPath} failed: {failure.Message}", failure);
+            throw new IOException($"cannot write {_userPath}: {Reason(failure)}", failure);
+    }
+
+    /// <summary>A memory stream that refuses to grow past a bound, with a message naming the output.</summary>
+    sealed class BoundedMemoryStream(long limit, string userPath) : MemoryStream
+    {
+        // Only the array overload: for a subclass, MemoryStream's span overload goes through Stream's, which calls this.
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (Position + count > limit)
+                throw new IOException($"the pandalog for {userPath} would exceed {limit >> 20} MiB, the most kept in memory for an " +
+                                      "output that cannot seek (-, a FIFO, a device): write it to a regular file");
+            base.Write(buffer, offset, count);
+        }
     }
 }

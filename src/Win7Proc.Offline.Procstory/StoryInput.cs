@@ -10,7 +10,7 @@ public enum StoryInputKind
 {
     /// <summary>A finished pandalog (u32 version 2 at offset 0).</summary>
     Plog,
-    /// <summary>A pandalog still being written by the analyzer (<c>OUT.plog.partial</c>: header still zero).</summary>
+    /// <summary>A pandalog still being written by the analyzer (<c>OUT.plog.&lt;pid&gt;-&lt;random&gt;.partial</c>: header still zero).</summary>
     PartialPlog,
     /// <summary>A win7rec trace (an LZ4 frame: <c>04 22 4D 18</c>).</summary>
     Trace,
@@ -31,16 +31,53 @@ public static class StoryInput
 
     /// <summary>
     /// Which file to read for <paramref name="path"/> now: the file itself if it exists; else, for <c>X.plog</c>, the
-    /// analyzer's <c>X.plog.partial</c>; for <c>X.partial</c> that no longer exists, the renamed <c>X</c>. Null if none exists.
+    /// analyzer's in-progress file (<c>X.plog.&lt;pid&gt;-&lt;random&gt;.partial</c>, unique per run; the newest if
+    /// several runs write X.plog at once; or an older analyzer's <c>X.plog.partial</c>); for an in-progress name that no
+    /// longer exists, the renamed <c>X.plog</c>. Null if none exists.
     /// </summary>
     public static string? Locate(string path)
     {
         if (File.Exists(path)) return path;
         if (path.EndsWith(PartialSuffix, StringComparison.Ordinal))
         {
-            var finished = path[..^PartialSuffix.Length];
+            var finished = FinishedName(path);
             return File.Exists(finished) ? finished : null;
         }
+        return NewestPartial(path);
+    }
+
+    /// <summary><c>X.&lt;pid&gt;-&lt;hex&gt;.partial</c> or <c>X.partial</c> → <c>X</c>.</summary>
+    public static string FinishedName(string partialPath)
+    {
+        var stem = partialPath[..^PartialSuffix.Length];
+        var dot = stem.LastIndexOf('.');
+        return dot > 0 && IsRunTag(stem.AsSpan(dot + 1)) ? stem[..dot] : stem;
+    }
+
+    /// <summary>The writer's per-run tag: decimal pid, '-', 8 hex digits.</summary>
+    static bool IsRunTag(ReadOnlySpan<char> tag)
+    {
+        int dash = tag.IndexOf('-');
+        return dash > 0 && tag.Length - dash - 1 == 8
+            && tag[..dash].ContainsAnyExceptInRange('0', '9') == false
+            && !tag[(dash + 1)..].ContainsAnyExcept("0123456789abcdef");
+    }
+
+    static string? NewestPartial(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full);
+        if (directory is null || !Directory.Exists(directory)) return null;
+        var name = Path.GetFileName(full);
+        string? newest = null;
+        var newestTime = DateTime.MinValue;
+        foreach (var candidate in Directory.EnumerateFiles(directory, name + ".*" + PartialSuffix))
+        {
+            if (!string.Equals(FinishedName(candidate), full, StringComparison.Ordinal)) continue;
+            var time = File.GetLastWriteTimeUtc(candidate);
+            if (newest is null || time > newestTime) (newest, newestTime) = (candidate, time);
+        }
+        if (newest is not null) return newest;
         return File.Exists(path + PartialSuffix) ? path + PartialSuffix : null;
     }
 

@@ -11,6 +11,8 @@ public class ExitCodeTests
         Assert.Equal(3, ExitCodes.IoError);
         Assert.Equal(4, ExitCodes.InvalidInput);
         Assert.Equal(5, ExitCodes.PartialInput);
-        Assert.Equal(130, ExitCodes.Interrupted);
+        Assert.Equal(6, ExitCodes.RecorderUnavailable);
+        Assert.Equal(130, ExitCodes.Interrupted); // 128 + SIGINT
+        Assert.Equal(143, ExitCodes.Terminated);  // 128 + SIGTERM
     }
 }

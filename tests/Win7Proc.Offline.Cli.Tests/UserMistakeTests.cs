@@ -107,7 +107,7 @@ public sealed class UserMistakeTests : IDisposable
         int code = Program.BuildRootCommand().Parse([command, "--help"]).Invoke(new InvocationConfiguration { Output = output });
         Assert.Equal(0, code);
         Assert.Contains($" {command} ", output.ToString()); // the usage line (the root is named after the test host here)
-        Assert.DoesNotContain("<trace>", output.ToString());
+        Assert.DoesNotContain("<TRACE>", output.ToString());
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class UserMistakeTests : IDisposable
         var output = new StringWriter();
         var root = Program.BuildRootCommand();
         Assert.Equal(0, root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output }));
-        Assert.Contains("<trace>", output.ToString());
+        Assert.Contains("<TRACE>", output.ToString());
         Program.BuildRootCommand().Parse(["dump", "--help"]).Invoke(new InvocationConfiguration { Output = new StringWriter() });
         Assert.All(root.Arguments, a => Assert.False(a.Hidden));
     }

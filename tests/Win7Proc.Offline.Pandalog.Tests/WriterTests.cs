@@ -124,21 +124,26 @@ public class WriterTests
         using var dir = new TempDir();
         var path = dir.File("run.plog");
         File.WriteAllText(path, "old output"); // replaced only by a complete log
+        string partial;
         using (var writer = PandalogWriter.Create(path, new PandalogWriterOptions { ChunkSize = 64 }))
         {
             foreach (var e in Sequence(50)) writer.Write(e);
-            Assert.True(File.Exists(path + ".partial"));
+            partial = writer.PartialPath!; // unique per run: run.plog.<pid>-<random>.partial
+            Assert.StartsWith(path + ".", partial);
+            Assert.EndsWith(".partial", partial);
+            Assert.True(File.Exists(partial));
             Assert.Equal("old output", File.ReadAllText(path));
         } // disposed without Complete: interrupted run
-        Assert.False(File.Exists(path + ".partial"));
+        Assert.False(File.Exists(partial));
         Assert.Equal("old output", File.ReadAllText(path));
 
         using (var writer = PandalogWriter.Create(path))
         {
             writer.Write(Entries.NewPid(1, 4, "System"));
+            partial = writer.PartialPath!;
             writer.Complete();
         }
-        Assert.False(File.Exists(path + ".partial"));
+        Assert.False(File.Exists(partial));
         using var reader = PandalogReader.Open(path);
         Assert.Equal("System", Assert.Single(reader.ReadAll()).NewPid.Name);
     }
@@ -155,11 +160,11 @@ public class WriterTests
         while (writer.ChunksWritten < 10 && DateTime.UtcNow < deadline) Thread.Sleep(5);
         int chunksOnDisk = writer.ChunksWritten;
 
-        var seen = PandalogReader.ReadCompleteChunks(writer.PartialPath).ToList();
+        var seen = PandalogReader.ReadCompleteChunks(writer.PartialPath!).ToList();
         Assert.True(seen.Count > 0);
         Assert.Equal(entries.Take(seen.Count), seen); // a prefix, in order
         Assert.True(seen.Count < entries.Count); // the last chunk is still in memory
-        Assert.Throws<PandalogFormatException>(() => PandalogReader.Open(writer.PartialPath)); // no header yet
+        Assert.Throws<PandalogFormatException>(() => PandalogReader.Open(writer.PartialPath!)); // no header yet
 
         writer.Complete();
         Assert.Equal(entries, PandalogReader.ReadCompleteChunks(path).ToList()); // stops at the directory

@@ -87,5 +87,8 @@ public static class RepoPaths
 
     public static string Samples => Path.Combine(Root, "samples");
     public static string TraceFormat => Path.Combine(Root, "tracefmt");
-    public static string Shared => Path.Combine(Root, "..", "shared");
+    /// <summary>Copies, committed in the repository, of the files from the project's shared reference folder that tests
+    /// read (the seed document, ...), laid out as there: tests never read anything outside the repository, so the
+    /// suite passes in a plain clone.</summary>
+    public static string Shared => Path.Combine(Root, "tests", "data", "shared");
 }

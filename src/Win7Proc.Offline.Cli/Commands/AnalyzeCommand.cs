@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using Win7Proc.Offline.Analyzer;
 using Win7Proc.Offline.Trace;
@@ -8,12 +9,21 @@ namespace Win7Proc.Offline.Cli.Commands;
 /// <summary>
 /// The root command: <c>win7proc-offline TRACE -o OUT.plog [options]</c> analyses a trace into a pandalog and
 /// reports on stderr. Exit codes (ExitCodes.cs): 2 bad command line, 3 trace missing/unreadable or output not
-/// writable, 4 not a valid trace, 5 truncated trace (the plog is still complete and valid), 130 interrupted.
+/// writable, 4 not a valid trace, 5 truncated trace (the plog is still complete and valid), 130/143 interrupted.
+/// <c>-</c> as TRACE reads the trace from stdin (it streams); <c>-o -</c> writes the plog to stdout (built in memory
+/// first, see PandalogWriter).
 /// </summary>
 public static class AnalyzeCommand
 {
     /// <summary>What one analysis run needs, as parsed and validated from the command line.</summary>
-    public sealed record Invocation(string TracePath, string OutputPath, AnalyzerOptions Options);
+    public sealed record Invocation(string TracePath, string OutputPath, AnalyzerOptions Options, bool Quiet = false, bool Force = false);
+
+    /// <summary>The root's <c>--quiet</c>, recursive: every command takes it.</summary>
+    public static readonly Option<bool> QuietOption = new("--quiet", "-q")
+    {
+        Description = "No progress and no report: only errors and warnings",
+        Recursive = true,
+    };
 
     static readonly Dictionary<string, SyscallFamily> FamilyNames = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -31,39 +41,56 @@ public static class AnalyzeCommand
         // and one clear line.
         root.Arguments.Add(new Argument<string?>("trace")
         {
-            Description = "The trace to analyse (trace.lz4, written by win7rec or `simulate`)",
+            Description = "The trace to analyse (trace.lz4, written by win7rec or `simulate`); - reads it from stdin",
             Arity = ArgumentArity.ZeroOrOne,
+            HelpName = "TRACE",
         });
-        root.Options.Add(new Option<string?>("--output", "-o") { Description = "The pandalog to write (required)" });
+        root.Options.Add(new Option<string?>("--output", "-o")
+        {
+            Description = "The pandalog to write (required). - is stdout; a FIFO or character device is written through; " +
+                          $"those three are built in memory first (at most {Pandalog.PandalogWriter.MaxInMemoryBytes >> 20} MiB). A symbolic link is followed",
+            HelpName = "OUT.plog",
+        });
         root.Options.Add(new Option<bool>("--all-syscalls") { Description = "Also log nt_any_syscall + syscall_name for every system call" });
         root.Options.Add(new Option<string[]>("--only")
         {
             Description = "Only these families (repeatable or comma list): files, registry, processes, sections, ports, memory",
             AllowMultipleArgumentsPerToken = true,
+            HelpName = "LIST",
         });
         root.Options.Add(new Option<string[]>("--pid")
         {
             Description = "Only entries by or about these pids (repeatable or comma list)",
             AllowMultipleArgumentsPerToken = true,
+            HelpName = "LIST",
         });
         root.Options.Add(new Option<bool>("--include-failed") { Description = "Log failed calls, marked call_succeeded=false (the default)" });
         root.Options.Add(new Option<bool>("--no-failed") { Description = "Leave failed calls out" });
         root.Options.Add(new Option<string?>("--extract-writes")
         {
-            Description = "Append the data of every successful NtWriteFile to DIR/<pid>_<process>_<file> (names made safe)",
+            Description = "Write the data of every successful NtWriteFile to DIR/<pid>_<process>_<file> (names made safe). " +
+                          "DIR must be empty or new, unless --force",
+            HelpName = "DIR",
         });
-        root.Options.Add(new Option<int?>("--chunk-size") { CustomParser = r => CliValues.Number<int>(r), Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)" });
+        root.Options.Add(new Option<bool>("--force") { Description = "With --extract-writes: use DIR even if it is not empty (files this run writes are replaced)" });
+        root.Options.Add(new Option<int?>("--chunk-size")
+        {
+            CustomParser = r => CliValues.Number<int>(r),
+            Description = "Pandalog chunk size in bytes (default 16777216, PANDA's; keep it for PANDA's C++ reader)",
+            HelpName = "BYTES",
+        });
         root.Options.Add(new Option<bool>("--fast") { Description = "Faster, larger pandalog (zlib level 1 instead of 9)" });
         root.Options.Add(new Option<bool>("--asid") { Description = "Set asid (CR3) on every entry (the original win7proc did not; its procstory.py cannot read text dumps with asid)" });
+        root.Options.Add(QuietOption);
         root.SetAction(async (parse, ct) =>
         {
             if (!TryCreateInvocation(parse, out var invocation, out var error))
             {
-                Console.Error.WriteLine($"error: {error}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {error}");
                 return ExitCodes.UsageError;
             }
             await Task.Yield();
-            return Run(invocation, Console.Error, interactive: !Console.IsErrorRedirected, ct);
+            return Run(invocation, parse.InvocationConfiguration.Error, interactive: ReferenceEquals(parse.InvocationConfiguration.Error, Console.Error) && !Console.IsErrorRedirected, ct);
         });
     }
 
@@ -84,7 +111,7 @@ public static class AnalyzeCommand
             error = "no output given: add -o OUT.plog";
             return false;
         }
-        if (string.Equals(Path.GetFullPath(trace), Path.GetFullPath(output), StringComparison.Ordinal))
+        if (trace != "-" && output != "-" && string.Equals(Path.GetFullPath(trace), Path.GetFullPath(output), StringComparison.Ordinal))
         {
             error = "the output would overwrite the trace: choose another -o";
             return false;
@@ -127,6 +154,12 @@ public static class AnalyzeCommand
             error = "--extract-writes needs a directory";
             return false;
         }
+        bool force = parse.GetValue<bool>("--force");
+        if (force && extract is null)
+        {
+            error = "--force goes with --extract-writes DIR (it allows a non-empty DIR)";
+            return false;
+        }
         invocation = new Invocation(trace, output, new AnalyzerOptions
         {
             AllSyscalls = parse.GetValue<bool>("--all-syscalls"),
@@ -137,7 +170,7 @@ public static class AnalyzeCommand
             ChunkSize = chunkSize ?? 0,
             FastCompression = parse.GetValue<bool>("--fast"),
             WriteAsid = parse.GetValue<bool>("--asid"),
-        });
+        }, parse.GetValue(QuietOption), force);
         return true;
     }
 
@@ -147,19 +180,22 @@ public static class AnalyzeCommand
     /// <summary>Runs the analysis and writes the report to <paramref name="stderr"/>; returns the exit code.</summary>
     public static int Run(Invocation invocation, TextWriter stderr, bool interactive, CancellationToken ct = default)
     {
-        var problem = CliPaths.InputProblem(invocation.TracePath, "trace") ?? CliPaths.OutputProblem(invocation.OutputPath, "output")
-            ?? (invocation.Options.ExtractWritesDirectory is { } extract && File.Exists(extract)
-                ? $"--extract-writes: {extract} is a file, not a directory" : null);
+        var tracePath = invocation.TracePath == "-" ? "/dev/stdin" : invocation.TracePath;
+        var problem = (invocation.TracePath == "-" ? null : CliPaths.InputProblem(tracePath, "trace"))
+            ?? (invocation.OutputPath == "-" ? null : CliPaths.OutputProblem(invocation.OutputPath, "output"))
+            ?? ExtractDirectoryProblem(invocation.Options.ExtractWritesDirectory, invocation.Force);
         if (problem is not null)
         {
             stderr.WriteLine($"error: {problem}");
             return ExitCodes.IoError;
         }
-        var progress = new StderrProgress(stderr, interactive);
+        var progress = new StderrProgress(stderr, interactive && !invocation.Quiet, enabled: !invocation.Quiet);
+        SignalCancellation.ForcedExitCleanup += progress.Clear;
+        var clock = Stopwatch.StartNew();
         AnalysisReport report;
         try
         {
-            report = TraceAnalyzer.AnalyzeToPandalog(invocation.TracePath, invocation.OutputPath, invocation.Options, progress, ct);
+            report = TraceAnalyzer.AnalyzeToPandalog(tracePath, invocation.OutputPath, invocation.Options, progress, ct);
         }
         catch (OperationCanceledException)
         {
@@ -176,18 +212,37 @@ public static class AnalyzeCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             progress.Clear();
-            stderr.WriteLine($"error: {e.Message}");
+            // Our writers name the user's path ("cannot write OUT: ..."); anything else came from reading the trace.
+            stderr.WriteLine(e.Message.StartsWith("cannot ", StringComparison.Ordinal)
+                ? $"error: {e.Message}"
+                : $"error: cannot read {invocation.TracePath}: {CliPaths.Reason(e)}");
             return ExitCodes.IoError;
         }
+        finally
+        {
+            SignalCancellation.ForcedExitCleanup -= progress.Clear;
+        }
         progress.Clear();
-        WriteReport(stderr, invocation, report);
+        if (!invocation.Quiet) WriteReport(stderr, invocation, report, clock.Elapsed);
+        if (report.Truncation is { } truncation)
+            stderr.WriteLine($"warning: the trace is truncated ({truncation.Reason}); the pandalog holds everything before that point");
         return report.Truncation is null ? ExitCodes.Success : ExitCodes.PartialInput;
     }
 
-    static void WriteReport(TextWriter stderr, Invocation invocation, AnalysisReport report)
+    /// <summary>--extract-writes DIR: a file, or a non-empty directory without --force, is refused before any work.</summary>
+    static string? ExtractDirectoryProblem(string? directory, bool force)
+    {
+        if (directory is null) return null;
+        if (File.Exists(directory)) return $"--extract-writes: {directory} is a file, not a directory";
+        if (!force && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+            return $"--extract-writes: {directory} is not empty (files of an earlier run?): empty it, choose a new DIR, or add --force";
+        return null;
+    }
+
+    static void WriteReport(TextWriter stderr, Invocation invocation, AnalysisReport report, TimeSpan elapsed)
     {
         stderr.WriteLine($"records read: {report.RecordsRead} ({report.SyscallRecords} syscall, {report.ContextSwitchRecords} context switch, {report.PageRecords} page)");
-        stderr.WriteLine($"entries written: {report.EntriesWritten} to {invocation.OutputPath}");
+        stderr.WriteLine($"entries written: {report.EntriesWritten} to {(invocation.OutputPath == "-" ? "stdout" : invocation.OutputPath)}");
         foreach (var (kind, count) in report.EntriesByKind.OrderBy(k => k.Key, StringComparer.Ordinal))
             stderr.WriteLine($"  {kind,-32} {count,9}");
         stderr.WriteLine($"processes seen: {report.ProcessesSeen}");
@@ -209,42 +264,57 @@ public static class AnalyzeCommand
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
         if (invocation.Options.ExtractWritesDirectory is { } dir)
             stderr.WriteLine($"extracted writes: {report.ExtractedFiles} files, {report.ExtractedBytes} bytes in {dir}");
-            if (report.ExtractionSkippedWrites > 0)
-                stderr.WriteLine($"warning: {report.ExtractionSkippedWrites} writes not extracted: the limits of {WriteExtractor.DefaultMaxFiles} files / {WriteExtractor.DefaultMaxBytes >> 20} MiB were reached");
+        if (report.ExtractionSkippedWrites > 0)
+            stderr.WriteLine($"warning: {report.ExtractionSkippedWrites} writes not extracted: the limits of {WriteExtractor.DefaultMaxFiles} files / {WriteExtractor.DefaultMaxBytes >> 20} MiB were reached");
         stderr.WriteLine($"total instructions: {report.TotalInstr}");
-        if (report.Truncation is { } truncation)
-            stderr.WriteLine($"warning: the trace is truncated ({truncation.Reason}); the pandalog holds everything before that point");
+        double seconds = Math.Max(elapsed.TotalSeconds, 1e-6);
+        stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"time: {elapsed.TotalSeconds:F2} s, {report.RecordsRead / seconds:N0} records/s"));
     }
 
-    /// <summary>A progress bar on a terminal (redrawn in place); plain lines every 10% when stderr is redirected.</summary>
-    sealed class StderrProgress(TextWriter stderr, bool interactive) : IProgress<AnalysisProgress>
+    /// <summary>A progress bar on a terminal (redrawn in place, cleared at the end); when stderr is redirected, a plain
+    /// line at most every <see cref="RedirectedInterval"/> (none for a run shorter than that).</summary>
+    sealed class StderrProgress(TextWriter stderr, bool interactive, bool enabled) : IProgress<AnalysisProgress>
     {
+        public static readonly TimeSpan RedirectedInterval = TimeSpan.FromSeconds(5);
         const int BarWidth = 40;
-        int _lastTenth = -1;
-        bool _drawn;
+        readonly Stopwatch _sinceLastLine = Stopwatch.StartNew();
+        int _drawnLength;
 
         public void Report(AnalysisProgress value)
         {
-            double fraction = value.Length > 0 ? Math.Clamp((double)value.BytesRead / value.Length, 0, 1) : 0;
+            if (!enabled) return;
+            double? fraction = value.Length > 0 ? Math.Clamp((double)value.BytesRead / value.Length, 0, 1) : null;
             if (interactive)
             {
-                int filled = (int)(fraction * BarWidth);
-                stderr.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\r[{new string('#', filled)}{new string('.', BarWidth - filled)}] {fraction * 100,3:F0}% {value.RecordsRead} records, {value.EntriesWritten} entries "));
-                _drawn = true;
+                var line = fraction is { } f
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"\r[{new string('#', (int)(f * BarWidth))}{new string('.', BarWidth - (int)(f * BarWidth))}] {f * 100,3:F0}% {value.RecordsRead} records, {value.EntriesWritten} entries ")
+                    : $"\r{value.RecordsRead} records, {value.EntriesWritten} entries ";
+                lock (this)
+                {
+                    stderr.Write(line);
+                    _drawnLength = Math.Max(_drawnLength, line.Length);
+                }
                 return;
             }
-            int tenth = (int)(fraction * 10);
-            if (tenth <= _lastTenth || value.Length <= 0) return;
-            _lastTenth = tenth;
-            stderr.WriteLine($"progress: {tenth * 10}% ({value.RecordsRead} records, {value.EntriesWritten} entries)");
+            if (_sinceLastLine.Elapsed < RedirectedInterval) return;
+            _sinceLastLine.Restart();
+            stderr.WriteLine(fraction is { } g
+                ? string.Create(CultureInfo.InvariantCulture, $"progress: {g * 100:F0}% ({value.RecordsRead} records, {value.EntriesWritten} entries)")
+                : $"progress: {value.RecordsRead} records, {value.EntriesWritten} entries");
         }
 
+        /// <summary>Erases the bar, leaving the cursor at the start of an empty line (also from a signal's forced exit).</summary>
         public void Clear()
         {
-            if (!_drawn) return;
-            stderr.Write("\r" + new string(' ', BarWidth + 60) + "\r");
-            _drawn = false;
+            lock (this)
+            {
+                if (_drawnLength == 0) return;
+                stderr.Write("\r" + new string(' ', _drawnLength) + "\r");
+                stderr.Flush();
+                _drawnLength = 0;
+            }
         }
     }
 }

@@ -14,16 +14,19 @@ public static class ProcstoryCommand
     {
         var input = new Argument<string>("input")
         {
-            Description = "A pandalog (.plog, ours or PANDA's, or OUT.plog.partial while being written) or a trace (.lz4)",
+            Description = "A pandalog (.plog, ours or PANDA's; while the analyzer writes OUT.plog, OUT.plog finds its in-progress file) " +
+                          "or a trace (.lz4); - is stdin redirected from a file",
+            HelpName = "INPUT",
         };
         var width = new Option<int>("--width", "-w")
         {
             Description = $"Chart width in columns (1..{StoryRenderOptions.MaxWidth})",
             DefaultValueFactory = _ => StoryRenderOptions.DefaultWidth,
             CustomParser = CliValues.Number<int>,
+            HelpName = "N",
         };
         var longNames = new Option<bool>("--long", "-l") { Description = "Full image paths and command lines in the tree, when logged" };
-        var format = new Option<string>("--format", "-f") { Description = "text (the original's chart) or json (the tree)", DefaultValueFactory = _ => "text" };
+        var format = new Option<string>("--format", "-f") { Description = "text (the original's chart) or json (the tree)", DefaultValueFactory = _ => "text", HelpName = "FORMAT" };
         var byPpid = new Option<bool>("--ppid")
         {
             Description = "Also place processes whose creation was not seen under their parent pid (the original drew them as roots)",
@@ -52,7 +55,7 @@ public static class ProcstoryCommand
             var chartWidth = parse.GetValue(width);
             if (chartWidth is < 1 or > StoryRenderOptions.MaxWidth)
             {
-                Console.Error.WriteLine($"error: --width must be between 1 and {StoryRenderOptions.MaxWidth}, not {chartWidth}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: --width must be between 1 and {StoryRenderOptions.MaxWidth}, not {chartWidth}");
                 return Task.FromResult(ExitCodes.UsageError);
             }
             var json = parse.GetValue(format) switch
@@ -63,12 +66,12 @@ public static class ProcstoryCommand
             };
             if (json is null)
             {
-                Console.Error.WriteLine($"error: unknown --format '{parse.GetValue(format)}' (text or json)");
+                parse.InvocationConfiguration.Error.WriteLine($"error: unknown --format '{parse.GetValue(format)}' (text or json)");
                 return Task.FromResult(ExitCodes.UsageError);
             }
             var settings = new Settings(parse.GetValue(input)!, chartWidth, parse.GetValue(longNames), json.Value, parse.GetValue(follow),
                 parse.GetValue(byPpid), parse.GetValue(html));
-            return Task.FromResult(Run(settings, Console.Out, Console.Error, isTerminal: !Console.IsOutputRedirected, ct));
+            return Task.FromResult(Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, isTerminal: ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected, ct));
         });
         return command;
     }
@@ -86,6 +89,16 @@ public static class ProcstoryCommand
         {
             stderr.WriteLine($"error: input is a directory, not a file: {settings.Input}");
             return ExitCodes.IoError;
+        }
+        if (settings.Input == "-")
+        {
+            // Read twice (its kind from the first bytes, then the story): only stdin redirected from a file works.
+            if (CliPaths.SeekableInputProblem("-", "pandalog or trace") is { } problem)
+            {
+                stderr.WriteLine($"error: {problem}");
+                return ExitCodes.IoError;
+            }
+            settings = settings with { Input = "/dev/stdin", Follow = false };
         }
         try
         {
@@ -137,7 +150,7 @@ public static class ProcstoryCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"error: cannot read {settings.Input}: {e.Message}");
+            stderr.WriteLine($"error: cannot read {settings.Input}: {CliPaths.Reason(e)}");
             return ExitCodes.IoError;
         }
     }

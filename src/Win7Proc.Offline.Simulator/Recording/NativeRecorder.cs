@@ -62,6 +62,7 @@ public sealed unsafe class NativeRecorder : IRecorderCore, IDisposable
     public NativeRecorder(string path, GuestMemory memory, SimulationOptions options, string replayName,
         string returns = "simulated")
     {
+        RecorderLibrary.EnsureLoaded(); // one clear line when libw7rec.so or liblz4.so.1 is missing
         _read = new ReadTarget(memory);
         _target = GCHandle.Alloc(_read);
         W7Options o;
