@@ -19,7 +19,7 @@ public class SeedStoryOriginalProcstoryTests
     static readonly Regex Total = new(@"total instr ([0-9]+)");
 
     // The seed document's chart (seed/000_8a8689100701f7f6.txt), read off its tree rows: every `-b<instr>` with the
-    // row's pid, and every `-d<instr>`. Copied here because tests never read ../shared.
+    // row's pid, and every `-d<instr>`. Copied here: tests need nothing outside the repository.
     static readonly (ulong Instr, uint Pid)[] SeedBirths =
     [
         (7155159439, 1968), (702390220, 428), (5676871135, 1316), (8731220644, 2004), (5682605261, 1832),
