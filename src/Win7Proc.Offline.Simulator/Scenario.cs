@@ -19,16 +19,66 @@ public sealed class Scenario
 
     public static Scenario Load(string path) => Parse(File.ReadAllText(path), path);
 
+    /// <summary>Bounds on a scenario's size (documented in docs/robustness.md). Windows 7 guests run hundreds of
+    /// processes; the events bound admits the scale benchmark's 2M-call workload twice over. Created processes and
+    /// everything else are bounded by the guest's memory (<see cref="GuestMemory.MaxPages"/>).</summary>
+    public const int MaxListedProcesses = 4096, MaxListedHandlesPerProcess = 4096, MaxEvents = 4_000_000;
+
     public static Scenario Parse(string json, string sourceName)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ScenarioException($"{sourceName}: not valid JSON: {e.Message}"); }
+        catch (ArgumentException) { throw new ScenarioException($"{sourceName}: not valid text (a lone UTF-16 surrogate outside a JSON string escape)"); }
         using (doc)
         {
+            // A "\ud800" escape is valid JSON but no text: JsonElement.GetString() throws on it. Find it first, by name.
+            if (LoneSurrogateEscape.IsMatch(json)) RejectLoneSurrogates(doc.RootElement, sourceName, "");
             var scenario = FromJson(doc.RootElement, sourceName);
-            new GuestSimulation(scenario).Run(sink: null);   // semantic validation (handles, liveness)
+            try { new GuestSimulation(scenario).Run(sink: null); }   // semantic validation (handles, liveness)
+            catch (ScenarioException e) when (!e.Located) { throw new ScenarioException($"{sourceName}: processes: {e.Message}"); }
             return scenario;
+        }
+    }
+
+    /// <summary>Prefilter: a \uD800..\uDFFF escape somewhere (a well-paired one passes the exact check below).</summary>
+    static readonly System.Text.RegularExpressions.Regex LoneSurrogateEscape =
+        new(@"\\u[dD][89a-fA-F]", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Throws for the first string or property name holding an unpaired surrogate, naming it by its place in
+    /// the scenario (processes[1].image, event 4.path, ...).</summary>
+    static void RejectLoneSurrogates(JsonElement e, string src, string path)
+    {
+        static string Describe(string path) => path.Length == 0 ? "top level" : path;
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { e.GetString(); }
+                catch (InvalidOperationException)
+                {
+                    throw new ScenarioException($"{src}: {Describe(path)}: not valid text (a lone UTF-16 surrogate, \\uD800..\\uDFFF without its pair)");
+                }
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException)
+                    {
+                        throw new ScenarioException($"{src}: {Describe(path)}: a field name is not valid text (a lone UTF-16 surrogate, \\uD800..\\uDFFF without its pair)");
+                    }
+                    RejectLoneSurrogates(property.Value, src, path.Length == 0 ? name : $"{path}.{name}");
+                }
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    RejectLoneSurrogates(item, src, path == "events" ? $"event {i}" : $"{path}[{i}]");
+                    i++;
+                }
+                break;
         }
     }
 
@@ -50,7 +100,9 @@ public sealed class Scenario
         int pi = 0;
         foreach (var p in Array(root, "processes", src))
         {
-            var where = $"{src}: processes[{pi++}]";
+            var where = $"{src}: processes[{pi}]";
+            if (pi++ >= MaxListedProcesses)
+                throw new ScenarioException($"{where}: more than {MaxListedProcesses} listed processes (the simulator's bound)");
             CheckFields(p, ProcessFields, ["pid", "image"], where);
             var pid = ReadU32(p.GetProperty("pid"), where + ".pid");
             if (!pids.Add(pid)) throw new ScenarioException($"{where}: pid {pid} listed twice");
@@ -61,11 +113,17 @@ public sealed class Scenario
                 int hi = 0;
                 foreach (var h in hs.EnumerateArray())
                 {
-                    var hw = $"{where}.handles[{hi++}]";
+                    var hw = $"{where}.handles[{hi}]";
+                    if (hi++ >= MaxListedHandlesPerProcess)
+                        throw new ScenarioException($"{hw}: more than {MaxListedHandlesPerProcess} handles listed for one process (the simulator's bound)");
                     CheckFields(h, ["as", .. HandleKinds, "comment"], ["as"], hw);
                     var kinds = HandleKinds.Where(k => h.TryGetProperty(k, out _)).ToArray();
                     if (kinds.Length != 1) throw new ScenarioException($"{hw}: needs exactly one of {string.Join(", ", HandleKinds)}");
-                    handles.Add(new ScenarioHandle(Str(h.GetProperty("as"), hw + ".as"), kinds[0],
+                    var asName = Str(h.GetProperty("as"), hw + ".as");
+                    // "self" is the current-process pseudo-handle (samples/README.md): never a handle's name.
+                    if (asName == "self")
+                        throw new ScenarioException($"{hw}.as: \"self\" names the current-process pseudo-handle and cannot name a handle");
+                    handles.Add(new ScenarioHandle(asName, kinds[0],
                         HandleValue(h.GetProperty(kinds[0]), kinds[0], $"{hw}.{kinds[0]}")));
                 }
             }
@@ -86,6 +144,7 @@ public sealed class Scenario
         foreach (var e in Array(root, "events", src))
         {
             var where = $"{src}: event {index}";
+            if (index >= MaxEvents) throw new ScenarioException($"{where}: more than {MaxEvents} events (the simulator's bound)");
             if (e.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{where}: must be an object");
             if (!e.TryGetProperty("op", out var opEl) || opEl.ValueKind != JsonValueKind.String)
                 throw new ScenarioException($"{where}: missing \"op\"");
