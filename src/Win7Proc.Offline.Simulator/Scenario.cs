@@ -17,33 +17,52 @@ public sealed class Scenario
     public required IReadOnlyList<ScenarioProcess> Processes { get; init; }
     public required IReadOnlyList<ScenarioEvent> Events { get; init; }
 
-    public static Scenario Load(string path) => Parse(File.ReadAllText(path), path);
+    /// <summary>Reads a scenario file. Parsed from its UTF-8 bytes (no UTF-16 copy of a file that may be hundreds of MB).</summary>
+    public static Scenario Load(string path) => Parse(File.ReadAllBytes(path), path);
+
+    public static Scenario Parse(string json, string sourceName)
+    {
+        byte[] utf8;
+        try { utf8 = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes(json); }
+        catch (System.Text.EncoderFallbackException) { throw new ScenarioException($"{sourceName}: not valid text (a lone UTF-16 surrogate outside a JSON string escape)"); }
+        return Parse(utf8, sourceName);
+    }
 
     /// <summary>Bounds on a scenario's size (documented in docs/robustness.md). Windows 7 guests run hundreds of
     /// processes; the events bound admits the scale benchmark's 2M-call workload twice over. Created processes and
     /// everything else are bounded by the guest's memory (<see cref="GuestMemory.MaxPages"/>).</summary>
     public const int MaxListedProcesses = 4096, MaxListedHandlesPerProcess = 4096, MaxEvents = 4_000_000;
 
-    public static Scenario Parse(string json, string sourceName)
+    /// <summary>Parses UTF-8 JSON. The events keep their fields as elements of the parsed document (which the
+    /// scenario therefore keeps alive) rather than a copy each: a large scenario is held once, not twice.</summary>
+    public static Scenario Parse(byte[] utf8, string sourceName)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ScenarioException($"{sourceName}: not valid JSON: {e.Message}"); }
-        catch (ArgumentException) { throw new ScenarioException($"{sourceName}: not valid text (a lone UTF-16 surrogate outside a JSON string escape)"); }
-        using (doc)
-        {
-            // A "\ud800" escape is valid JSON but no text: JsonElement.GetString() throws on it. Find it first, by name.
-            if (LoneSurrogateEscape.IsMatch(json)) RejectLoneSurrogates(doc.RootElement, sourceName, "");
-            var scenario = FromJson(doc.RootElement, sourceName);
-            try { new GuestSimulation(scenario).Run(sink: null); }   // semantic validation (handles, liveness)
-            catch (ScenarioException e) when (!e.Located) { throw new ScenarioException($"{sourceName}: processes: {e.Message}"); }
-            return scenario;
-        }
+        // A "\ud800" escape is valid JSON but no text: JsonElement.GetString() throws on it. Find it first, by name.
+        if (LoneSurrogateEscape.IsMatch(utf8)) RejectLoneSurrogates(doc.RootElement, sourceName, "");
+        var scenario = FromJson(doc.RootElement, sourceName);
+        try { new GuestSimulation(scenario).Run(sink: null); }   // semantic validation (handles, liveness)
+        catch (ScenarioException e) when (!e.Located) { throw new ScenarioException($"{sourceName}: processes: {e.Message}"); }
+        return scenario;
     }
 
     /// <summary>Prefilter: a \uD800..\uDFFF escape somewhere (a well-paired one passes the exact check below).</summary>
-    static readonly System.Text.RegularExpressions.Regex LoneSurrogateEscape =
-        new(@"\\u[dD][89a-fA-F]", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    static class LoneSurrogateEscape
+    {
+        public static bool IsMatch(ReadOnlySpan<byte> utf8)
+        {
+            for (int at = utf8.IndexOf("\\u"u8); at >= 0 && at + 3 < utf8.Length; )
+            {
+                byte d = utf8[at + 2], next = utf8[at + 3];
+                if ((d | 0x20) == 'd' && (next is >= (byte)'8' and <= (byte)'9' || (next | 0x20) is >= (byte)'a' and <= (byte)'f')) return true;
+                int further = utf8[(at + 2)..].IndexOf("\\u"u8);
+                at = further < 0 ? -1 : at + 2 + further;
+            }
+            return false;
+        }
+    }
 
     /// <summary>Throws for the first string or property name holding an unpaired surrogate, naming it by its place in
     /// the scenario (processes[1].image, event 4.path, ...).</summary>
@@ -160,7 +179,7 @@ public sealed class Scenario
             if (instr >= total || total - instr < 2) throw new ScenarioException($"{where}: instr {instr} is not before total_instr {total} - 1 (a call may return at instr + 1)");
             lastInstr = instr;
             var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value.Clone();
+            foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value;
             uint status = 0;
             if (e.TryGetProperty("status", out var st)) status = NtStatus.Parse(Str(st, where + ".status"), where);
             events.Add(new ScenarioEvent(src, index, instr, ReadU32(e.GetProperty("pid"), where + ".pid"),

@@ -89,7 +89,7 @@ public class HostileScenarioTests
         var memory = new GuestMemory();
         for (uint i = 0; i < GuestMemory.MaxPages; i++) memory.Map(0x1000, i * GuestMemory.PageSize);
         var e = Assert.Throws<ScenarioException>(() => memory.Map(0x1000, (uint)GuestMemory.MaxPages * GuestMemory.PageSize));
-        Assert.Contains($"memory is full ({GuestMemory.MaxPages} pages of 4 KiB, 512 MiB", e.Message);
+        Assert.Contains($"memory is full ({GuestMemory.MaxPages} pages of 4 KiB, {GuestMemory.MaxPages / 256} MiB", e.Message);
         Assert.Equal(GuestMemory.MaxPages, memory.PageCount);
     }
 }

@@ -13,11 +13,12 @@ public sealed class GuestMemory : IGuestMemory
 {
     public const uint PageSize = 0x1000;
 
-    /// <summary>Bound on the guest's pages, kernel and user together: 131,072 pages = 512 MiB of page contents
-    /// (about 530 MB with the page maps). A scenario that needs more (say, tens of thousands of processes, each with
+    /// <summary>Bound on the guest's pages, kernel and user together: 65,536 pages = 256 MiB of page contents
+    /// (about 270 MB with the page maps; the kernel's pool and page allocators span 374 MiB of address space but
+    /// reuse nothing, so a scenario reaching this bound would exhaust them soon after). A scenario that needs more (say, tens of thousands of processes, each with
     /// its PEB, parameters and handle table) is refused at the page that passes the bound, so the simulator's memory
     /// stays well under 1 GiB; the caller names the event or process (docs/robustness.md).</summary>
-    public const int MaxPages = 131_072;
+    public const int MaxPages = 65_536;
 
     int _pageCount;
 
