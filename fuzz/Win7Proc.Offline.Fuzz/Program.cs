@@ -6,7 +6,7 @@ namespace Win7Proc.Offline.Fuzz;
 /// w7fuzz: the hostile-input campaign of docs/robustness.md.
 ///   mutate --target trace|plog|scenario [--count N] [--seed S] [--stride N] [--no-systematic] [--child] [--timeout S] [--save DIR]
 ///   replay [--corpus DIR] [--child]         every corpus input through its target's contract
-///   bounds [--full]                         peak memory of crafted inputs against the documented bounds (child processes)
+///   bounds [--full] [--only TEXT]                       peak memory of crafted inputs against the documented bounds (child processes)
 ///   afl TARGET | libfuzzer TARGET           SharpFuzz entry points (coverage-guided; fuzz/sharpfuzz.sh)
 ///   cli ARGS... | cli-hwm ARGS...           the CLI itself (cli-hwm prints the process's VmHWM as it exits)
 /// Closing line: "N passed, N failed"; exit status 1 when anything failed.
@@ -43,7 +43,7 @@ public static class Program
                     }
                     break;
                 case "replay": Campaign.Replay(options.Corpus, harness, scratch, tally); break;
-                case "bounds": Bounds.Run(scratch, options.Full, TimeSpan.FromSeconds(Math.Max(options.TimeoutSeconds, 600)), tally); break;
+                case "bounds": Bounds.Run(scratch, options.Full, options.Only, TimeSpan.FromSeconds(Math.Max(options.TimeoutSeconds, 600)), tally); break;
                 default: Console.Error.WriteLine($"w7fuzz: unknown command {args[0]}"); return 2;
             }
         }
@@ -58,7 +58,7 @@ public static class Program
         public int Count = 200, Seed = 1, Stride = 64, TimeoutSeconds = 30;
         public bool Systematic = true, Child, Full;
         public string Samples = "samples", Corpus = "fuzz/corpus";
-        public string? Save;
+        public string? Save, Only;
 
         public static Options Parse(string[] args)
         {
@@ -80,6 +80,7 @@ public static class Program
                     case "--samples": o.Samples = Next(); break;
                     case "--corpus": o.Corpus = Next(); break;
                     case "--save": o.Save = Next(); break;
+                    case "--only": o.Only = Next(); break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
