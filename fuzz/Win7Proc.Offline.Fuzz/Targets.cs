@@ -59,7 +59,8 @@ static class Targets
         if (Harness.Check(dump, 0, 4) is { } p) return new Verdict($"dump: {p}");
         var story = harness.Run(dir, "procstory", rel);
         if (Harness.Check(story, 0, 4) is { } q) return new Verdict($"procstory: {q}");
-        if ((dump.Exit == 0) != (story.Exit == 0)) return new Verdict($"dump exit {dump.Exit} but procstory exit {story.Exit} on the same plog");
+        // dump parses every entry; procstory checks every record's framing and envelope but parses only the entries
+        // it uses, so damage inside an entry it skips is not its error: the two may differ (0 and 4).
         return new Verdict(null);
     }
 
