@@ -10,6 +10,7 @@ target="${1:?usage: fuzz/sharpfuzz.sh trace|plog|scenario [SECONDS]}" seconds="$
 tools=build/sharpfuzz-tool out=build/sharpfuzz
 [ -x "$tools/sharpfuzz" ] || dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$tools" > /dev/null
 cmake -S src/recorder -B build/recorder -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build/recorder --target w7rec_shared -j2 > /dev/null
+rm -rf "$out"  # instrument fresh copies (sharpfuzz refuses an assembly twice)
 dotnet publish fuzz/Win7Proc.Offline.Fuzz -c Release -o "$out" > "$out.publish.log" 2>&1 || { tail -20 "$out.publish.log"; exit 1; }
 for dll in "$out"/Win7Proc.Offline.*.dll "$out"/win7proc-offline.dll; do
   case "$dll" in *Fuzz.dll) continue ;; esac
@@ -23,10 +24,12 @@ case "$target" in
   scenario) for f in samples/*/scenario.json; do cp "$f" "$seeds/$(basename "$(dirname "$f")").json"; done ;;
   *) echo "unknown target $target"; exit 2 ;;
 esac
-export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+# The target is dotnet itself: SharpFuzz instruments the assemblies, not the binary afl-fuzz inspects.
+export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1
 timeout --signal=INT "$((seconds + 30))" afl-fuzz -i "$seeds" -o "build/afl-$target" -t 20000 -m none -V "$seconds" \
   -- dotnet "$out/w7fuzz.dll" afl "$target" > "build/afl-$target.log" 2>&1 || true
 stats="build/afl-$target/default/fuzzer_stats"
+[ -f "$stats" ] || { tail -15 "build/afl-$target.log"; echo "sharpfuzz $target: afl-fuzz did not run"; exit 1; }
 execs=$(awk -F': *' '/^execs_done/{print $2}' "$stats" 2>/dev/null || echo 0)
 crashes=$(ls "build/afl-$target/default/crashes" 2>/dev/null | grep -vc README || true)
 paths=$(awk -F': *' '/^corpus_count/{print $2}' "$stats" 2>/dev/null || echo 0)
