@@ -37,8 +37,12 @@ public sealed class Scenario
     /// scenario therefore keeps alive) rather than a copy each: a large scenario is held once, not twice.</summary>
     public static Scenario Parse(byte[] utf8, string sourceName)
     {
+        // JsonDocument checks UTF-8 only when a string is read (GetString throws): check the whole file first.
+        if (!IsValidUtf8(utf8, out int invalid)) throw new ScenarioException($"{sourceName}: not valid UTF-8 text at byte {invalid}");
+        // A UTF-8 byte order mark (editors write one) is not JSON; File.ReadAllText used to drop it.
+        ReadOnlyMemory<byte> json = utf8.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? utf8.AsMemory(3) : utf8;
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ScenarioException($"{sourceName}: not valid JSON: {e.Message}"); }
         // A "\ud800" escape is valid JSON but no text: JsonElement.GetString() throws on it. Find it first, by name.
         if (LoneSurrogateEscape.IsMatch(utf8)) RejectLoneSurrogates(doc.RootElement, sourceName, "");
@@ -46,6 +50,23 @@ public sealed class Scenario
         try { new GuestSimulation(scenario).Run(sink: null); }   // semantic validation (handles, liveness)
         catch (ScenarioException e) when (!e.Located) { throw new ScenarioException($"{sourceName}: processes: {e.Message}"); }
         return scenario;
+    }
+
+    /// <summary>True when all of <paramref name="utf8"/> is valid UTF-8; else <paramref name="firstInvalid"/> is the
+    /// offset of the first invalid sequence.</summary>
+    static bool IsValidUtf8(ReadOnlySpan<byte> utf8, out int firstInvalid)
+    {
+        var chars = new char[4096];
+        int offset = 0;
+        while (offset < utf8.Length)
+        {
+            var status = System.Text.Unicode.Utf8.ToUtf16(utf8[offset..], chars, out int read, out _, replaceInvalidSequences: false, isFinalBlock: true);
+            if (status == System.Buffers.OperationStatus.InvalidData) { firstInvalid = offset + read; return false; }
+            offset += read;
+            if (status == System.Buffers.OperationStatus.Done) break;
+        }
+        firstInvalid = -1;
+        return true;
     }
 
     /// <summary>Prefilter: a \uD800..\uDFFF escape somewhere (a well-paired one passes the exact check below).</summary>

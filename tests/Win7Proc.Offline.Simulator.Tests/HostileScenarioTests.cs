@@ -28,6 +28,25 @@ public class HostileScenarioTests
         Assert.EndsWith(expected + " (a lone UTF-16 surrogate, \\uD800..\\uDFFF without its pair)", e.Message);
     }
 
+    /// <summary>Found by SharpFuzz (fuzz/sharpfuzz.sh scenario): once scenarios were parsed from their UTF-8 bytes, an
+    /// invalid UTF-8 byte inside a string reached JsonElement.GetString(): exit 1 with a stack trace.</summary>
+    [Fact]
+    public void Invalid_utf8_in_a_scenario_file_is_a_scenario_error_naming_the_byte()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes(Json("[]", "[]"));
+        int at = Array.IndexOf(json, (byte)'t', Array.IndexOf(json, (byte)'n') + 8); // inside "test", the name
+        json[at] = 0xF3; // a 4-byte lead with no continuation bytes
+        var e = Assert.Throws<ScenarioException>(() => Scenario.Parse(json, "bad.json"));
+        Assert.Equal($"bad.json: not valid UTF-8 text at byte {at}", e.Message);
+    }
+
+    [Fact]
+    public void Scenario_file_with_a_utf8_byte_order_mark_still_reads()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes(Json("[]", "[]"));
+        Assert.Equal("test", Scenario.Parse([0xEF, 0xBB, 0xBF, .. json], "bom.json").Name);
+    }
+
     const string Notepad = """{ "pid": 2100, "ppid": 1232, "image": "C:\\Windows\\notepad.exe" }""";
 
     [Theory]
