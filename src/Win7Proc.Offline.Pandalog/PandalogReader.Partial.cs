@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
 using Win7Proc.Offline.Pandalog.Schema;
 
 namespace Win7Proc.Offline.Pandalog;
@@ -18,71 +19,104 @@ public sealed partial class PandalogReader
     /// <exception cref="PandalogFormatException">a chunk is damaged (not merely unfinished)</exception>
     public static IEnumerable<LogEntry> ReadCompleteChunks(string partialPath)
     {
-        // Parsed lazily (not via batches): entries that die young keep the GC cheap.
+        // Parsed lazily (not via batches): entries that die young keep the GC cheap, and a chunk that inflates far
+        // (a zlib bomb, or one instruction's many entries) is read piece by piece.
         foreach (var chunk in CompleteChunks(partialPath, PandalogFormat.HeaderHoleSize, 0))
-            foreach (var record in chunk.View.Records())
+            foreach (var record in chunk.Records)
                 yield return record.Parse();
     }
 
     /// <summary>Like <see cref="ReadCompleteChunks(string)"/>, chunk by chunk, starting at <paramref name="startOffset"/>
-    /// (a previous batch's <see cref="PandalogChunkBatch.NextOffset"/>, to resume following a growing file).</summary>
+    /// (a previous batch's <see cref="PandalogChunkBatch.NextOffset"/>, to resume following a growing file). Each
+    /// batch holds one chunk's entries in memory.</summary>
     public static IEnumerable<PandalogChunkBatch> ReadCompleteChunkBatches(string partialPath, long startOffset = PandalogFormat.HeaderHoleSize, int firstChunkIndex = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(startOffset, (long)PandalogFormat.HeaderHoleSize);
         foreach (var chunk in CompleteChunks(partialPath, startOffset, firstChunkIndex))
-            yield return new PandalogChunkBatch(chunk.View.Index, chunk.View.FileOffset, chunk.NextOffset,
-                chunk.View.Records().Select(r => r.Parse()).ToList());
+            yield return new PandalogChunkBatch(chunk.Index, chunk.Offset, chunk.NextOffset,
+                chunk.Records.Select(r => r.Parse()).ToList());
     }
 
-    readonly record struct InflatedPartialChunk(PlogChunkView View, long NextOffset);
+    /// <summary>Compressed bytes of one chunk of a plog still being written that are read at once to find where its
+    /// zlib stream ends (the finished plog's directory-based reader streams instead and has no such limit).</summary>
+    public const int MaxPartialChunkCompressedBytes = 256 << 20;
 
-    static IEnumerable<InflatedPartialChunk> CompleteChunks(string partialPath, long startOffset, int firstChunkIndex)
+    readonly record struct CompleteChunk(int Index, long Offset, long NextOffset, PlogRecordSequence Records);
+
+    /// <summary>Each complete chunk is found in two passes: the managed inflater measures its zlib stream (complete?
+    /// valid? how long?) keeping only a 64 KiB window, then the native inflater streams its records piece by piece.</summary>
+    static IEnumerable<CompleteChunk> CompleteChunks(string partialPath, long startOffset, int firstChunkIndex)
     {
         using var handle = File.OpenHandle(partialPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var header = new byte[PandalogFormat.HeaderSize];
         int headerRead = RandomAccess.Read(handle, header, 0);
         long directoryPosition = long.MaxValue; // unknown while the header is still zero
+        uint chunkSize = PandalogFormat.DefaultChunkSize;
         if (headerRead == header.Length && BinaryPrimitives.ReadUInt32LittleEndian(header) == PandalogFormat.Version)
         {
             ulong dirPos = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(8));
             if (dirPos >= PandalogFormat.HeaderHoleSize && dirPos <= (ulong)RandomAccess.GetLength(handle)) directoryPosition = (long)dirPos;
+            chunkSize = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(16));
         }
 
         long offset = startOffset;
         int index = firstChunkIndex;
         byte[] input = Array.Empty<byte>();
-        byte[] output = new byte[1 << 16];
-        PlogChunkView? previous = null;
         while (true)
         {
             long end = Math.Min(RandomAccess.GetLength(handle), directoryPosition);
             if (offset >= end) yield break;
-            previous?.Release(); // its buffer, `output`, is refilled in place below
             long available = end - offset;
             int window = (int)Math.Min(available, FirstReadWindow);
             ZlibStreamInflater.Outcome outcome;
-            int written, consumed;
+            long inflated;
+            int consumed;
             string? error;
             while (true)
             {
                 if (input.Length < window) input = new byte[window];
                 int read = RandomAccess.Read(handle, input.AsSpan(0, window), offset);
-                outcome = ZlibStreamInflater.Inflate(input, 0, read, ref output, PandalogFormat.MaxInflatedChunkBytes,
-                    out written, out consumed, out error);
+                outcome = ZlibStreamInflater.Measure(input, 0, read, out inflated, out consumed, out error);
                 if (outcome != ZlibStreamInflater.Outcome.NeedsMoreInput || read < window || window >= available) break;
-                // A chunk's compressed size is bounded like its inflated size; grow the window and start over.
-                if (window >= PandalogFormat.MaxInflatedChunkBytes) break;
-                window = (int)Math.Min(Math.Min(available, (long)window * 4), PandalogFormat.MaxInflatedChunkBytes);
+                // Not all of the stream is in the window: grow it and measure again (a chunk still being written
+                // stays incomplete until its last byte arrives).
+                if (window >= MaxPartialChunkCompressedBytes) break;
+                window = (int)Math.Min(Math.Min(available, (long)window * 4), MaxPartialChunkCompressedBytes);
             }
-            if (outcome == ZlibStreamInflater.Outcome.NeedsMoreInput) yield break; // not written in full yet
+            if (outcome == ZlibStreamInflater.Outcome.NeedsMoreInput)
+            {
+                if (window >= MaxPartialChunkCompressedBytes)
+                    throw new PandalogFormatException($"{partialPath}: chunk {index} at offset {offset} is still incomplete after {MaxPartialChunkCompressedBytes} compressed bytes (the limit for a plog still being written)");
+                yield break; // not written in full yet
+            }
             if (outcome == ZlibStreamInflater.Outcome.Invalid)
                 throw new PandalogFormatException($"{partialPath}: chunk {index} at offset {offset} fails to inflate: {error}");
-            if (written == 0)
+            if (inflated == 0)
                 throw new PandalogFormatException($"{partialPath}: chunk {index} at offset {offset} is empty");
-            previous = new PlogChunkView(partialPath, index, offset, output, written, expectedEntries: null);
-            yield return new InflatedPartialChunk(previous, offset + consumed);
+            var chunk = new PandalogChunkInfo[] { new(index, 0, offset, consumed, ulong.MaxValue) };
+            yield return new CompleteChunk(index, offset, offset + consumed,
+                new PlogRecordSequence(() => Pieces(handle, partialPath, chunkSize, chunk)));
             offset += consumed;
             index++;
         }
+    }
+
+    static IEnumerable<PlogChunkView> Pieces(SafeFileHandle handle, string path, uint chunkSize, PandalogChunkInfo[] chunk)
+    {
+        using var pieces = new ChunkPieces(handle, path, chunkSize, chunk, 0, 0);
+        var buffers = new[] { new PieceBuffer(), new PieceBuffer() };
+        PlogChunkView? previous = null;
+        try
+        {
+            for (int i = 0; ; i++)
+            {
+                var view = pieces.Fill(buffers[i & 1]);
+                previous?.Release();
+                if (view is null) yield break;
+                previous = view;
+                yield return view;
+            }
+        }
+        finally { previous?.Release(); }
     }
 }

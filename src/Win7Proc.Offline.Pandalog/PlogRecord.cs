@@ -95,9 +95,13 @@ public readonly struct PlogRecord
     string Where() => _chunk.DescribeEntry(IndexInChunk);
 }
 
-/// <summary>One inflated chunk as records see it: its buffer, until the reader reuses that buffer for another chunk.
-/// <paramref name="expectedEntries"/> is the directory's count, checked when the chunk's records are walked.</summary>
-internal sealed class PlogChunkView(string source, int index, long fileOffset, byte[] data, int length, ulong? expectedEntries)
+/// <summary>Inflated records of one chunk as records see them (the whole chunk, or one piece of it: see
+/// <see cref="PandalogReader.ChunkPieces"/>), in a buffer the reader reuses once it moves on.
+/// <paramref name="expectedEntries"/> is the directory's count, checked at the chunk's end
+/// (<paramref name="endsChunk"/>); <paramref name="firstEntryIndex"/> numbers the piece's first record within its
+/// chunk; <paramref name="failure"/>, when set, is thrown once the piece's records are walked.</summary>
+internal sealed class PlogChunkView(string source, int index, long fileOffset, byte[] data, int length, ulong? expectedEntries,
+    int firstEntryIndex = 0, bool endsChunk = true, string? failure = null)
 {
     public string Source { get; } = source;
     public int Index { get; } = index;
@@ -105,6 +109,9 @@ internal sealed class PlogChunkView(string source, int index, long fileOffset, b
     public byte[] Data { get; } = data;
     public int Length { get; } = length;
     public ulong? ExpectedEntries { get; } = expectedEntries;
+    public int FirstEntryIndex { get; } = firstEntryIndex;
+    public bool EndsChunk { get; } = endsChunk;
+    public string? Failure { get; } = failure;
     bool _released;
 
     /// <summary>Called before the buffer is refilled: records of this chunk stop working.</summary>
@@ -197,13 +204,14 @@ public sealed class PlogRecordSequence : IEnumerable<PlogRecord>
                         _current = chunk.Next(ref _offset, _index++);
                         return true;
                     }
-                    chunk.CheckCount((ulong)_index);
+                    if (chunk.Failure is { } failure) throw new PandalogFormatException(failure);
+                    if (chunk.EndsChunk) chunk.CheckCount((ulong)_index);
                     _chunk = null;
                 }
                 if (!_chunks.MoveNext()) return false;
                 _chunk = _chunks.Current;
                 _offset = 0;
-                _index = 0;
+                _index = _chunk.FirstEntryIndex;
             }
         }
 

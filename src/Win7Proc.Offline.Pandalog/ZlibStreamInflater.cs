@@ -69,11 +69,40 @@ internal sealed class ZlibStreamInflater
     int _bitCount;
     byte[] _output;
     int _written;
+    /// <summary>Measuring mode (<see cref="Measure"/>): the output is a ring of the last <see cref="RingBytes"/>
+    /// inflated bytes (deflate refers back at most 32 KiB), Adler-32 is summed as bytes leave it, and
+    /// <see cref="_total"/> counts everything inflated.</summary>
+    readonly bool _ring;
+    long _total, _adlerDone;
+    uint _adlerA = 1, _adlerB;
+    const int RingBytes = 1 << 16, RingMask = RingBytes - 1;
 
     ZlibStreamInflater(byte[] input, int start, int end, byte[] output, int maxOutput)
     {
         _input = input; _position = start; _inputEnd = end; _output = output; _maxOutput = maxOutput;
     }
+
+    /// <summary>Checks the zlib stream starting at <paramref name="start"/> without keeping its output (memory stays
+    /// at a 64 KiB ring however far it inflates): whether it is complete, valid (Adler-32 included), how many input
+    /// bytes it takes (<paramref name="consumed"/>) and how many bytes it inflates to.</summary>
+    public static Outcome Measure(byte[] input, int start, int end, out long inflated, out int consumed, out string? error)
+    {
+        var inflater = new ZlibStreamInflater(input, start, end, new byte[RingBytes], int.MaxValue, ring: true);
+        inflated = consumed = 0;
+        error = null;
+        try
+        {
+            inflater.Run();
+            inflated = inflater._total;
+            consumed = inflater._position - (inflater._bitCount >> 3) - start;
+            return Outcome.Complete;
+        }
+        catch (NeedMoreInput) { return Outcome.NeedsMoreInput; }
+        catch (Malformed e) { error = e.Message; return Outcome.Invalid; }
+    }
+
+    ZlibStreamInflater(byte[] input, int start, int end, byte[] output, int maxOutput, bool ring) : this(input, start, end, output, maxOutput)
+        => _ring = ring;
 
     /// <summary>Inflates the zlib stream starting at <paramref name="start"/>. On <see cref="Outcome.Complete"/>,
     /// <paramref name="consumed"/> counts header, deflate data and Adler-32 trailer (checked).</summary>
@@ -115,7 +144,7 @@ internal sealed class ZlibStreamInflater
         } while (!last);
         ByteAlign(); // the Adler-32 trailer starts on a byte boundary
         uint expected = (uint)(Bits(8) << 24 | Bits(8) << 16 | Bits(8) << 8 | Bits(8));
-        uint actual = Adler32(_output.AsSpan(0, _written));
+        uint actual = _ring ? RingAdler(final: true) : Adler32(_output.AsSpan(0, _written));
         if (expected != actual) throw new Malformed($"Adler-32 mismatch (stored {expected:x8}, computed {actual:x8})");
     }
 
@@ -145,8 +174,30 @@ internal sealed class ZlibStreamInflater
         _bitCount -= drop;
     }
 
+    /// <summary>Ring mode: folds the bytes inflated since the last call into Adler-32 (called at least every 32 KiB,
+    /// before the ring overwrites them).</summary>
+    uint RingAdler(bool final)
+    {
+        const uint Mod = 65521;
+        while (_adlerDone < _total)
+        {
+            int n = (int)Math.Min(_total - _adlerDone, 5552);
+            for (int i = 0; i < n; i++) { _adlerA += _output[(int)(_adlerDone + i) & RingMask]; _adlerB += _adlerA; }
+            _adlerA %= Mod; _adlerB %= Mod;
+            _adlerDone += n;
+        }
+        return final ? _adlerB << 16 | _adlerA : 0;
+    }
+
+    void RingPut(byte value)
+    {
+        _output[(int)_total & RingMask] = value;
+        if (++_total - _adlerDone >= RingBytes / 2) RingAdler(final: false);
+    }
+
     void Put(byte value)
     {
+        if (_ring) { RingPut(value); return; }
         if (_written == _output.Length) Grow(1);
         _output[_written++] = value;
     }
@@ -164,6 +215,13 @@ internal sealed class ZlibStreamInflater
         int length = Bits(16);
         int complement = Bits(16);
         if (length != (~complement & 0xffff)) throw new Malformed("stored block length does not match its complement");
+        if (_ring)
+        {
+            while (length > 0 && _bitCount > 0) { RingPut((byte)Bits(8)); length--; }
+            if (_inputEnd - _position < length) throw new NeedMoreInput();
+            while (length-- > 0) RingPut(_input[_position++]);
+            return;
+        }
         if (_output.Length - _written < length) Grow(length);
         while (length > 0 && _bitCount > 0) { _output[_written++] = (byte)Bits(8); length--; } // bytes already buffered
         if (_inputEnd - _position < length) throw new NeedMoreInput();
@@ -226,6 +284,12 @@ internal sealed class ZlibStreamInflater
             symbol = Decode(distanceCode);
             if (symbol >= 30) throw new Malformed("invalid distance symbol");
             int distance = DistanceBase[symbol] + Bits(DistanceExtra[symbol]);
+            if (_ring)
+            {
+                if (distance > _total) throw new Malformed("distance too far back");
+                for (int i = 0; i < length; i++) RingPut(_output[(int)(_total - distance) & RingMask]);
+                continue;
+            }
             if (distance > _written) throw new Malformed("distance too far back");
             if (_output.Length - _written < length) Grow(length);
             for (int i = 0; i < length; i++, _written++) _output[_written] = _output[_written - distance];

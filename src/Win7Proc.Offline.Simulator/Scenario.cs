@@ -25,18 +25,108 @@ public sealed class Scenario
     /// <summary>Format 2: the first instruction the recorder sees; what happens before is not recorded.</summary>
     public ulong RecordingStartsAt { get; init; }
 
-    public static Scenario Load(string path) => Parse(File.ReadAllText(path), path);
+    /// <summary>Reads a scenario file. Parsed from its UTF-8 bytes (no UTF-16 copy of a file that may be hundreds of MB).</summary>
+    public static Scenario Load(string path) => Parse(File.ReadAllBytes(path), path);
 
     public static Scenario Parse(string json, string sourceName)
     {
+        byte[] utf8;
+        try { utf8 = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes(json); }
+        catch (System.Text.EncoderFallbackException) { throw new ScenarioException($"{sourceName}: not valid text (a lone UTF-16 surrogate outside a JSON string escape)"); }
+        return Parse(utf8, sourceName);
+    }
+
+    /// <summary>Bounds on a scenario's size (documented in docs/robustness.md). Windows 7 guests run hundreds of
+    /// processes; the events bound admits the scale benchmark's 2M-call workload twice over. Created processes and
+    /// everything else are bounded by the guest's memory (<see cref="GuestMemory.MaxPages"/>).</summary>
+    public const int MaxListedProcesses = 4096, MaxListedHandlesPerProcess = 4096, MaxEvents = 4_000_000;
+
+    /// <summary>Parses UTF-8 JSON. The events keep their fields as elements of the parsed document (which the
+    /// scenario therefore keeps alive) rather than a copy each: a large scenario is held once, not twice.</summary>
+    public static Scenario Parse(byte[] utf8, string sourceName)
+    {
+        // JsonDocument checks UTF-8 only when a string is read (GetString throws): check the whole file first.
+        if (!IsValidUtf8(utf8, out int invalid)) throw new ScenarioException($"{sourceName}: not valid UTF-8 text at byte {invalid}");
+        // A UTF-8 byte order mark (editors write one) is not JSON; File.ReadAllText used to drop it.
+        ReadOnlyMemory<byte> json = utf8.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? utf8.AsMemory(3) : utf8;
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ScenarioException($"{sourceName}: not valid JSON: {e.Message}"); }
-        using (doc)
+        // A "\ud800" escape is valid JSON but no text: JsonElement.GetString() throws on it. Find it first, by name.
+        if (LoneSurrogateEscape.IsMatch(utf8)) RejectLoneSurrogates(doc.RootElement, sourceName, "");
+        var scenario = FromJson(doc.RootElement, sourceName);
+        try { new GuestSimulation(scenario).Run(sink: null); }   // semantic validation (handles, liveness)
+        catch (ScenarioException e) when (!e.Located) { throw new ScenarioException($"{sourceName}: processes: {e.Message}"); }
+        return scenario;
+    }
+
+    /// <summary>True when all of <paramref name="utf8"/> is valid UTF-8; else <paramref name="firstInvalid"/> is the
+    /// offset of the first invalid sequence.</summary>
+    static bool IsValidUtf8(ReadOnlySpan<byte> utf8, out int firstInvalid)
+    {
+        var chars = new char[4096];
+        int offset = 0;
+        while (offset < utf8.Length)
         {
-            var scenario = FromJson(doc.RootElement, sourceName);
-            new GuestSimulation(scenario).Run(sink: null);   // semantic validation (handles, liveness)
-            return scenario;
+            var status = System.Text.Unicode.Utf8.ToUtf16(utf8[offset..], chars, out int read, out _, replaceInvalidSequences: false, isFinalBlock: true);
+            if (status == System.Buffers.OperationStatus.InvalidData) { firstInvalid = offset + read; return false; }
+            offset += read;
+            if (status == System.Buffers.OperationStatus.Done) break;
+        }
+        firstInvalid = -1;
+        return true;
+    }
+
+    /// <summary>Prefilter: a \uD800..\uDFFF escape somewhere (a well-paired one passes the exact check below).</summary>
+    static class LoneSurrogateEscape
+    {
+        public static bool IsMatch(ReadOnlySpan<byte> utf8)
+        {
+            for (int at = utf8.IndexOf("\\u"u8); at >= 0 && at + 3 < utf8.Length; )
+            {
+                byte d = utf8[at + 2], next = utf8[at + 3];
+                if ((d | 0x20) == 'd' && (next is >= (byte)'8' and <= (byte)'9' || (next | 0x20) is >= (byte)'a' and <= (byte)'f')) return true;
+                int further = utf8[(at + 2)..].IndexOf("\\u"u8);
+                at = further < 0 ? -1 : at + 2 + further;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Throws for the first string or property name holding an unpaired surrogate, naming it by its place in
+    /// the scenario (processes[1].image, event 4.path, ...).</summary>
+    static void RejectLoneSurrogates(JsonElement e, string src, string path)
+    {
+        static string Describe(string path) => path.Length == 0 ? "top level" : path;
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { e.GetString(); }
+                catch (InvalidOperationException)
+                {
+                    throw new ScenarioException($"{src}: {Describe(path)}: not valid text (a lone UTF-16 surrogate, \\uD800..\\uDFFF without its pair)");
+                }
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException)
+                    {
+                        throw new ScenarioException($"{src}: {Describe(path)}: a field name is not valid text (a lone UTF-16 surrogate, \\uD800..\\uDFFF without its pair)");
+                    }
+                    RejectLoneSurrogates(property.Value, src, path.Length == 0 ? name : $"{path}.{name}");
+                }
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    RejectLoneSurrogates(item, src, path == "events" ? $"event {i}" : $"{path}[{i}]");
+                    i++;
+                }
+                break;
         }
     }
 
@@ -72,7 +162,9 @@ public sealed class Scenario
         int pi = 0;
         foreach (var p in Array(root, "processes", src))
         {
-            var where = $"{src}: processes[{pi++}]";
+            var where = $"{src}: processes[{pi}]";
+            if (pi++ >= MaxListedProcesses)
+                throw new ScenarioException($"{where}: more than {MaxListedProcesses} listed processes (the simulator's bound)");
             CheckFields(p, ProcessFields, ["pid", "image"], where);
             var pid = ReadU32(p.GetProperty("pid"), where + ".pid");
             if (!pids.Add(pid)) throw new ScenarioException($"{where}: pid {pid} listed twice");
@@ -83,11 +175,17 @@ public sealed class Scenario
                 int hi = 0;
                 foreach (var h in hs.EnumerateArray())
                 {
-                    var hw = $"{where}.handles[{hi++}]";
+                    var hw = $"{where}.handles[{hi}]";
+                    if (hi++ >= MaxListedHandlesPerProcess)
+                        throw new ScenarioException($"{hw}: more than {MaxListedHandlesPerProcess} handles listed for one process (the simulator's bound)");
                     CheckFields(h, ["as", .. HandleKinds, "comment"], ["as"], hw);
                     var kinds = HandleKinds.Where(k => h.TryGetProperty(k, out _)).ToArray();
                     if (kinds.Length != 1) throw new ScenarioException($"{hw}: needs exactly one of {string.Join(", ", HandleKinds)}");
-                    handles.Add(new ScenarioHandle(Str(h.GetProperty("as"), hw + ".as"), kinds[0],
+                    var asName = Str(h.GetProperty("as"), hw + ".as");
+                    // "self" is the current-process pseudo-handle (samples/README.md): never a handle's name.
+                    if (asName == "self")
+                        throw new ScenarioException($"{hw}.as: \"self\" names the current-process pseudo-handle and cannot name a handle");
+                    handles.Add(new ScenarioHandle(asName, kinds[0],
                         HandleValue(h.GetProperty(kinds[0]), kinds[0], $"{hw}.{kinds[0]}")));
                 }
             }
@@ -108,6 +206,7 @@ public sealed class Scenario
         foreach (var e in Array(root, "events", src))
         {
             var where = $"{src}: event {index}";
+            if (index >= MaxEvents) throw new ScenarioException($"{where}: more than {MaxEvents} events (the simulator's bound)");
             if (e.ValueKind != JsonValueKind.Object) throw new ScenarioException($"{where}: must be an object");
             if (!e.TryGetProperty("op", out var opEl) || opEl.ValueKind != JsonValueKind.String)
                 throw new ScenarioException($"{where}: missing \"op\"");
@@ -123,7 +222,7 @@ public sealed class Scenario
             if (instr >= total || total - instr < 2) throw new ScenarioException($"{where}: instr {instr} is not before total_instr {total} - 1 (a call may return at instr + 1)");
             lastInstr = instr;
             var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value.Clone();
+            foreach (var prop in e.EnumerateObject()) fields[prop.Name] = prop.Value;
             uint status = 0;
             if (e.TryGetProperty("status", out var st)) status = NtStatus.Parse(Str(st, where + ".status"), where);
             var (returnsAt, unreadable) = Format2EventFieldsOf(e, f, op, instr, where);

@@ -14,7 +14,7 @@ internal sealed class BumpAllocator
     {
         var at = (_next + align - 1) & ~(align - 1);
         var end = (ulong)at + Math.Max(size, 1u);
-        if (end > _limit) throw new ScenarioException($"guest {_what} exhausted ({size} bytes requested)");
+        if (end > _limit) throw new ScenarioException($"the simulated guest's {_what} is exhausted ({size} bytes requested; its address range 0x{_start:x8}..0x{_limit:x8} is the simulator's bound)");
         _next = (uint)end;
         return at;
     }

@@ -12,6 +12,17 @@ namespace Win7Proc.Offline.Simulator.Guest;
 public sealed class GuestMemory : IGuestMemory
 {
     public const uint PageSize = 0x1000;
+
+    /// <summary>Bound on the guest's pages, kernel and user together: 65,536 pages = 256 MiB of page contents
+    /// (about 270 MB with the page maps; the kernel's pool and page allocators span 374 MiB of address space but
+    /// reuse nothing, so a scenario reaching this bound would exhaust them soon after). A scenario that needs more (say, tens of thousands of processes, each with
+    /// its PEB, parameters and handle table) is refused at the page that passes the bound, so the simulator's memory
+    /// stays well under 1 GiB; the caller names the event or process (docs/robustness.md).</summary>
+    public const int MaxPages = 65_536;
+
+    int _pageCount;
+
+    public int PageCount => _pageCount;
     public uint KernelBase { get; } = 0x80000000;
 
     readonly Dictionary<uint, byte[]> _kernelPages = new();
@@ -31,6 +42,9 @@ public sealed class GuestMemory : IGuestMemory
         }
         if (pages.TryGetValue(vpn, out var page)) return page;
         if (!create) return null;
+        if (_pageCount >= MaxPages)
+            throw new ScenarioException($"the simulated guest's memory is full ({MaxPages} pages of 4 KiB, {MaxPages / 256} MiB: the simulator's bound)");
+        _pageCount++;
         return pages[vpn] = new byte[PageSize];
     }
 
