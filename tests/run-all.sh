@@ -2,7 +2,9 @@
 # README's test command. Sets up a fresh machine (Debian packages, dotnet restore), then runs every test: the recorder
 # core's CTest suite (C), the .NET test projects, and the tool-package check (pack, install, run).
 # Prints a closing line "N passed, N failed, N skipped" summing all of them.
-# W7_SKIP_SETUP=1 skips the set-up (packages and restore); W7_SKIP_PACKAGE=1 skips the tool-package check.
+# W7_SKIP_SETUP=1 skips the set-up (packages and restore); W7_SKIP_PACKAGE=1 skips the tool-package check;
+# W7_SKIP_FUZZ=1 skips the hostile-input slice (fuzz/ci-slice.sh: corpus replay, mutations, memory bounds, libFuzzer,
+# ASan+UBSan).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,9 +66,17 @@ if [ "${W7_SKIP_PACKAGE:-0}" != 1 ]; then
   if bash tests/tool-package.sh; then pkg_passed=1; else pkg_failed=1; fi
 fi
 
-passed=$(( n_passed + c_total - c_failed + pkg_passed ))
-failed=$(( n_failed + c_failed + pkg_failed ))
+fuzz_passed=0; fuzz_failed=0
+if [ "${W7_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== hostile input: the bounded campaign slice (fuzz/ci-slice.sh)"
+  bash fuzz/ci-slice.sh 2>&1 | tee "$log"
+  read -r fuzz_passed fuzz_failed < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log" | tail -1)
+  fuzz_passed=${fuzz_passed:-0}; fuzz_failed=${fuzz_failed:-1}
+fi
+
+passed=$(( n_passed + c_total - c_failed + pkg_passed + fuzz_passed ))
+failed=$(( n_failed + c_failed + pkg_failed + fuzz_failed ))
 echo
-echo "recorder: $((c_total - c_failed))/$c_total CTest tests passed; .NET: $n_passed passed, $n_failed failed, $n_skipped skipped; tool package: $pkg_passed passed, $pkg_failed failed"
+echo "recorder: $((c_total - c_failed))/$c_total CTest tests passed; .NET: $n_passed passed, $n_failed failed, $n_skipped skipped; tool package: $pkg_passed passed, $pkg_failed failed; hostile-input slice: $fuzz_passed steps passed, $fuzz_failed failed"
 echo "$passed passed, $failed failed, $n_skipped skipped"
 if [ "$ctest_rc" -ne 0 ] || [ "$dotnet_rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
