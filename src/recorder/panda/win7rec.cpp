@@ -26,6 +26,14 @@
 #include <string.h>
 
 #include "panda/plugin.h"
+
+extern "C" {
+bool init_plugin(void *self);
+void uninit_plugin(void *self);
+}
+
+#if defined(TARGET_I386) && !defined(TARGET_X86_64)
+
 #include "panda/common.h"
 #include "panda/plugin_plugin.h"
 #include "panda/rr/rr_log.h"
@@ -39,13 +47,6 @@
 #include "hooks/hooks_int_fns.h"
 
 #include "w7rec.h"
-
-extern "C" {
-bool init_plugin(void *self);
-void uninit_plugin(void *self);
-}
-
-#if defined(TARGET_I386) && !defined(TARGET_X86_64)
 
 namespace {
 

@@ -37,15 +37,20 @@ int main(int argc, char **argv) {
     cpu.edx = 0x0012f000;
     cpu.cr3 = 0x185000;
     cpu.gdt_base = 0x80b95000;
-    CHECK(w7rec_sys_enter(r, &cpu, unreadable, &reads, NULL) == W7REC_OK);
+    uint32_t return_pc = 1;
+    CHECK(w7rec_sys_enter(r, &cpu, unreadable, &reads, &return_pc) == W7REC_OK);
+    CHECK(return_pc == 0); /* [EDX] unreadable */
+    CHECK(w7rec_hook_wanted(r, cpu.cr3, 0x77a764f4u) == 0);
     cpu.instr = 20;
     cpu.eax = 0;
     cpu.esp = cpu.edx + 4; /* back in the stub */
-    CHECK(w7rec_sys_return(r, &cpu, 182, unreadable, &reads) == W7REC_OK);
+    CHECK(w7rec_return_hook(r, &cpu, unreadable, &reads) == W7REC_OK); /* held until the next call ... */
+    CHECK(w7rec_sys_return(r, &cpu, 182, unreadable, &reads) == W7REC_OK); /* ... which reports the same return */
     CHECK(w7rec_asid_changed(r, &cpu, 0x185000, 0x200000, unreadable, &reads) == W7REC_OK);
     w7rec_stats st;
     w7rec_get_stats(r, &st);
     CHECK(st.syscall_records == 2 && st.switch_records == 1 && st.unmatched_returns == 0);
+    CHECK(st.returns_by_hook == 0 && st.returns_inferred == 0 && st.enters_pending == 0);
     CHECK(st.page_records == 0 && st.unreadable_refs == st.page_refs && st.page_refs > 0);
     CHECK(reads == st.pages_read_calls);
     CHECK(strcmp(w7rec_last_error(r), "") == 0);
