@@ -86,6 +86,7 @@ public static class TraceAnalyzer
             ProcessesSeen = engine.ProcessesSeen,
             UnreadableByCallKind = new Dictionary<string, long>(engine.Misses),
             MissingPageReads = memory.MissingPageReads,
+            DroppedPageMapEntries = memory.DroppedMapEntries,
             MissingPageReadsByCallKind = new Dictionary<string, long>(engine.MissingPagesByCall),
             Truncation = reader.Truncation,
             TotalInstr = end?.TotalInstr ?? engine.LastInstr,

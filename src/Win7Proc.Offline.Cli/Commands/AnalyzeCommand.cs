@@ -198,6 +198,8 @@ public static class AnalyzeCommand
             foreach (var kind in report.UnreadableByCallKind.Keys.Union(report.MissingPageReadsByCallKind.Keys).Order(StringComparer.Ordinal))
                 stderr.WriteLine($"  {kind,-32} {report.UnreadableByCallKind.GetValueOrDefault(kind),9} {report.MissingPageReadsByCallKind.GetValueOrDefault(kind),9}");
         }
+        if (report.DroppedPageMapEntries > 0)
+            stderr.WriteLine($"warning: {report.DroppedPageMapEntries} page-map entries dropped at the cap of {TraceGuestMemory.DefaultMaxMappedPages} (address space, page) pairs; reads of those pages count as missing");
         if (report.UnmatchedReturns > 0) stderr.WriteLine($"returns without a recorded enter: {report.UnmatchedReturns}");
         if (report.HandlerErrors > 0)
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
