@@ -96,6 +96,9 @@ public sealed record AnalysisReport
     public long MissingPageReads { get; init; }
     /// <summary>The same, attributed to the system call being handled (context switches are not included).</summary>
     public IReadOnlyDictionary<string, long> MissingPageReadsByCallKind { get; init; } = new Dictionary<string, long>();
+    /// <summary>Page-map entries dropped at the map's cap (TraceGuestMemory.MaxMappedPages) while still valid: their pages
+    /// read as missing afterwards. 0 on any trace of a real guest.</summary>
+    public long DroppedPageMapEntries { get; init; }
     /// <summary>Non-null when the trace ended early (no END record): the output holds everything before that point.</summary>
     public TraceTruncation? Truncation { get; init; }
     /// <summary>From END, else the last instruction count seen.</summary>

@@ -89,6 +89,7 @@ public static class TraceAnalyzer
             ProcessesSeen = engine.ProcessesSeen,
             UnreadableByCallKind = new Dictionary<string, long>(engine.Misses),
             MissingPageReads = memory.MissingPageReads,
+            DroppedPageMapEntries = memory.DroppedMapEntries,
             MissingPageReadsByCallKind = new Dictionary<string, long>(engine.MissingPagesByCall),
             Truncation = reader.Truncation,
             TotalInstr = end?.KnownTotalInstr ?? engine.LastInstr,

@@ -19,7 +19,8 @@ namespace Win7Proc.Offline.Trace;
 /// 2^21, about 80 MiB with the dictionary's own overhead). An entry whose content left the window <i>expires</i> (the
 /// page reads as never mapped). At the cap, expired entries are dropped first, then the least recently mapped ones
 /// (never those of the record being applied); <see cref="DroppedMapEntries"/> counts them and a read of a dropped page
-/// is a missing page. Every event's own map holds the pages its analysis reads, so neither loses a page it needs.</item>
+/// is a missing page. Expired entries are also swept once a window of new contents has passed and the map has doubled
+/// since the last sweep, so the map holds about the pages in use, not the cap. Every event's own map holds the pages its analysis reads, so neither loses a page it needs.</item>
 /// </list>
 /// No temporary files. Not thread-safe: one analysis thread owns it.
 /// </summary>
@@ -44,6 +45,9 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
     uint _newest;   // N: the newest content id defined so far (0 = none)
     uint _applies;  // Apply calls so far (mod 2^32): ages map entries for eviction at the cap
     int _mapCapacity;
+    uint _sweptAt;       // N at the last sweep of expired entries
+    int _liveAfterSweep; // map entries left by that sweep
+    const int MinSweepEntries = 1 << 16;
 
     public TraceGuestMemory(uint kernelBase, int dedupWindow = DefaultDedupWindow, int maxMappedPages = DefaultMaxMappedPages)
     {
@@ -106,6 +110,14 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
                 $"{Where(recordIndex, "PAGE")}: content id {contentId} does not follow {_newest} (ids count up by one from 1)");
         data.CopyTo(Slot(contentId));
         _newest = contentId;
+        // Expired entries are dead weight: sweep them once a window has passed and the map has doubled since the last
+        // sweep, so the map follows the pages in use rather than filling to the cap (amortised O(1) per page).
+        if (_newest - _sweptAt >= (uint)DedupWindow && _map.Count >= Math.Max(2 * _liveAfterSweep, MinSweepEntries))
+        {
+            _sweptAt = _newest;
+            DropExpired();
+            _liveAfterSweep = _map.Count;
+        }
     }
 
     /// <summary>Applies a SYSCALL's page map.</summary>
@@ -229,9 +241,7 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
     bool MakeRoom()
     {
         uint current = _applies;
-        // Removing the current entry while enumerating is allowed (Dictionary, .NET Core 3.0+): no list of keys.
-        foreach (var (key, value) in _map)
-            if ((uint)value != 0 && !InWindow((uint)value)) _map.Remove(key);
+        DropExpired();
         int target = MaxMappedPages - Math.Max(1, MaxMappedPages / 4);
         if (_map.Count <= target) return true;
 
@@ -252,6 +262,13 @@ public sealed class TraceGuestMemory : IGuestMemory, IDisposable
             if (AgeBucket(current - (uint)(value >> 32)) >= cut) _map.Remove(key);
         DroppedMapEntries += before - _map.Count;
         return _map.Count < MaxMappedPages;
+    }
+
+    void DropExpired()
+    {
+        // Removing the current entry while enumerating is allowed (Dictionary, .NET Core 3.0+): no list of keys.
+        foreach (var (key, value) in _map)
+            if ((uint)value != 0 && !InWindow((uint)value)) _map.Remove(key);
     }
 
     /// <summary>0 for age 0 (the record being applied), else 1 + floor(log2(age)).</summary>

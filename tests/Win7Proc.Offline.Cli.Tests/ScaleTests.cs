@@ -83,6 +83,7 @@ public sealed class ScaleTests : IDisposable
 
         Assert.True(exit == ExitCodes.Success, stderr);
         Assert.Contains($"records read: {Switches + 3} ", stderr);
+        Assert.Contains("page-map entries dropped at the cap of 2097152", stderr); // counted, not silent
         // Map: 2^21 pairs, at most ~100 MiB with the dictionary's overhead; ring: one content; runtime ~40 MiB.
         Assert.True(peak is > 0 and <= 300L << 20, $"peak RSS {peak >> 20} MiB; {stderr}");
     }

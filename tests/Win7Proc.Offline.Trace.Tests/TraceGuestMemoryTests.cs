@@ -268,6 +268,26 @@ public class TraceGuestMemoryTests
     }
 
     [Fact]
+    public void Expired_entries_are_swept_so_the_map_follows_the_pages_in_use_not_the_cap()
+    {
+        // Sweeps happen once a window of new contents has passed and the map has doubled since the last sweep.
+        var m = new TraceGuestMemory(KernelBase, dedupWindow: 8);
+        PageRef[] Pairs(uint space, uint content) =>
+            Enumerable.Range(0, 100_000).Select(i => new PageRef(space, (uint)i, content)).ToArray();
+        m.AddPage(Page(1, 0x01));
+        m.Apply(Pairs(Cr3A, 1));
+        for (uint id = 2; id <= 9; id++) m.AddPage(Page(id, (byte)id)); // N = 9: content 1 has expired
+        m.Apply(Pairs(Cr3B, 9));
+        Assert.Equal(200_000, m.MappedPageCount);
+        for (uint id = 10; id <= 16; id++) m.AddPage(Page(id, (byte)id)); // a window later: the sweep
+        Assert.Equal(100_000, m.MappedPageCount);
+        Assert.Equal(0, m.DroppedMapEntries); // expiry is not a loss: the format lets a reader forget them
+        Assert.False(m.TryReadU8(Cr3A, 0x5000, out _));
+        Assert.True(m.TryReadU8(Cr3B, 0x5000, out var b));
+        Assert.Equal(9, b);
+    }
+
+    [Fact]
     public void One_record_whose_own_map_exceeds_the_cap_is_a_limit_error()
     {
         var m = new TraceGuestMemory(KernelBase, maxMappedPages: 3);

@@ -11,10 +11,13 @@ namespace Win7Proc.Offline.Cli.Benchmarks;
 public sealed record AnalysisBenchmarkRow(
     int Calls, long Records, long SyscallRecords, long PageRecords, long TraceBytes, double SimulateSeconds,
     double AnalysisSeconds, long PeakRssBytes, bool PeakFromTime, double Lz4Seconds, double ZlibSeconds, long PlogRawBytes,
-    int TempFilesLeft)
+    int TempFilesLeft, double AnalysisCpuSeconds, double Lz4CpuSeconds)
 {
     public double FloorSeconds => Lz4Seconds + ZlibSeconds;
     public double Ratio => AnalysisSeconds / FloorSeconds;
+    /// <summary>CPU time (user + sys) of the analysis over that of the floor (zlib runs on one thread, so its wall
+    /// time is its CPU time): steadier than wall time on a shared machine; NaN without /usr/bin/time.</summary>
+    public double CpuRatio => AnalysisCpuSeconds / (Lz4CpuSeconds + ZlibSeconds);
 }
 
 /// <summary>
@@ -39,24 +42,24 @@ public static class AnalysisBenchmark
         output.WriteLine("          10% close key, 10% create file, 10% write 0-199 bytes, 5% read, 5% close file, 10% NtYieldExecution)");
         output.WriteLine("analysis: `dotnet win7proc-offline.dll TRACE -o PLOG` as a child process; floor: `lz4 -d` + zlib-9 of the plog's raw chunks");
         output.WriteLine();
-        output.WriteLine("| calls | records | syscall rec | pages | trace MB | analysis s | records/s | syscall rec/s | MB/s | peak RSS MiB | lz4 -d s | zlib-9 s | ratio | temp files |");
-        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        output.WriteLine("| calls | records | syscall rec | pages | trace MB | analysis s | records/s | syscall rec/s | MB/s | peak RSS MiB | lz4 -d s | zlib-9 s | ratio | CPU s: analysis / floor | CPU ratio | temp files |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var calls in callCounts)
         {
             var row = Measure(calls, directory, keepFiles);
             rows.Add(row);
             output.WriteLine(string.Format(c,
-                "| {0:N0} | {1:N0} | {2:N0} | {3:N0} | {4:N1} | {5:F2} | {6:N0} | {7:N0} | {8:N1} | {9:N0}{10} | {11:F2} | {12:F2} | {13:F2}x | {14} |",
+                "| {0:N0} | {1:N0} | {2:N0} | {3:N0} | {4:N1} | {5:F2} | {6:N0} | {7:N0} | {8:N1} | {9:N0}{10} | {11:F2} | {12:F2} | {13:F2}x | {15:F2} / {16:F2} | {17:F2}x | {14} |",
                 row.Calls, row.Records, row.SyscallRecords, row.PageRecords, row.TraceBytes / 1e6, row.AnalysisSeconds,
                 row.Records / row.AnalysisSeconds, row.SyscallRecords / row.AnalysisSeconds, row.TraceBytes / 1e6 / row.AnalysisSeconds,
                 row.PeakRssBytes / (1024.0 * 1024.0), row.PeakFromTime ? "" : "*", row.Lz4Seconds, row.ZlibSeconds, row.Ratio,
-                row.TempFilesLeft));
+                row.TempFilesLeft, row.AnalysisCpuSeconds, row.Lz4CpuSeconds + row.ZlibSeconds, row.CpuRatio));
             output.Flush();
         }
         output.WriteLine();
         foreach (var row in rows)
-            output.WriteLine(string.Format(c, "{0:N0} calls: simulate + record {1:F1} s ({2:N0} calls/s, C# guest model + recorder core)",
-                row.Calls, row.SimulateSeconds, row.Calls / row.SimulateSeconds));
+            output.WriteLine(string.Format(c, "{0:N0} calls: simulate + record {1:F1} s ({2:N0} calls/s, C# guest model + recorder core), {3:N0} trace bytes per call",
+                row.Calls, row.SimulateSeconds, row.Calls / row.SimulateSeconds, (double)row.TraceBytes / row.Calls));
         if (rows.Any(r => !r.PeakFromTime)) output.WriteLine("* peak RSS polled from /proc/PID/status VmHWM (install `time` for /usr/bin/time -f %M)");
         output.WriteLine("recorder capture cost per call: build/recorder/bench/w7rec_bench (see src/recorder/README.md)");
         return rows;
@@ -79,11 +82,12 @@ public static class AnalysisBenchmark
 
             var analysis = RunAnalysisChild(trace, plog, childTemp.FullName);
             var counts = RecordCounts(analysis.Stderr);
-            double lz4 = Enumerable.Range(0, 3).Min(_ => TimeLz4Decode(trace));
+            var lz4Runs = Enumerable.Range(0, 3).Select(_ => TimeLz4Decode(trace)).ToList();
+            double lz4 = lz4Runs.Min(r => r.Wall), lz4Cpu = lz4Runs.Min(r => r.Cpu);
             var (zlib, raw) = TimeZlibFloor(plog);
             return new AnalysisBenchmarkRow(calls, counts.Records, counts.Syscalls, counts.Pages, new FileInfo(trace).Length,
                 simulateSeconds, analysis.Seconds, analysis.PeakRss, analysis.FromTime, lz4, zlib, raw,
-                childTemp.EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Count());
+                childTemp.EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Count(), analysis.CpuSeconds, lz4Cpu);
         }
         finally
         {
@@ -96,7 +100,7 @@ public static class AnalysisBenchmark
         }
     }
 
-    sealed record ChildRun(double Seconds, long PeakRss, bool FromTime, string Stderr);
+    sealed record ChildRun(double Seconds, long PeakRss, bool FromTime, string Stderr, double CpuSeconds);
 
     /// <summary>The CLI's own dll (this assembly) run by the dotnet host.</summary>
     static (string Host, string Dll) CliCommand()
@@ -116,7 +120,7 @@ public static class AnalysisBenchmark
         {
             RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         };
-        if (useTime) { info.ArgumentList.Add("-f"); info.ArgumentList.Add("W7BENCH-PEAK-KB %M"); info.ArgumentList.Add(host); }
+        if (useTime) { info.ArgumentList.Add("-f"); info.ArgumentList.Add("W7BENCH-PEAK-KB %M CPU %U %S"); info.ArgumentList.Add(host); }
         foreach (var a in new[] { dll, trace, "-o", plog }) info.ArgumentList.Add(a);
         info.Environment["TMPDIR"] = tempDirectory;
         info.Environment["DOTNET_gcServer"] = "0";
@@ -136,10 +140,12 @@ public static class AnalysisBenchmark
             throw new IOException($"the analysis child exited {child.ExitCode}: {err.Trim().Split('\n').LastOrDefault()}");
         if (useTime)
         {
-            var m = Regex.Match(err, @"W7BENCH-PEAK-KB (\d+)");
-            if (m.Success) return new ChildRun(seconds, long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * 1024, true, err);
+            var m = Regex.Match(err, @"W7BENCH-PEAK-KB (\d+) CPU ([\d.]+) ([\d.]+)");
+            if (m.Success)
+                return new ChildRun(seconds, long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * 1024, true, err,
+                    double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) + double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
         }
-        return new ChildRun(seconds, polledPeak, false, err);
+        return new ChildRun(seconds, polledPeak, false, err, double.NaN);
     }
 
     /// <summary>VmHWM of a running process, in bytes (0 when gone).</summary>
@@ -163,18 +169,23 @@ public static class AnalysisBenchmark
         return (N(1), N(2), N(4));
     }
 
-    /// <summary>Wall time of <c>lz4 -d</c> of the trace to /dev/null (Debian package lz4).</summary>
-    static double TimeLz4Decode(string trace)
+    /// <summary>Wall and CPU time of <c>lz4 -d</c> of the trace to /dev/null (Debian package lz4).</summary>
+    static (double Wall, double Cpu) TimeLz4Decode(string trace)
     {
         var info = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in new[] { "-c", "exec lz4 -d -c -q \"$1\" > /dev/null", "sh", trace }) info.ArgumentList.Add(a);
+        bool useTime = File.Exists("/usr/bin/time");
+        var command = (useTime ? "exec /usr/bin/time -f 'W7BENCH-CPU %U %S' " : "exec ") + "lz4 -d -c -q \"$1\" > /dev/null";
+        foreach (var a in new[] { "-c", command, "sh", trace }) info.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
         using var p = Process.Start(info) ?? throw new IOException("cannot start sh");
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         double seconds = clock.Elapsed.TotalSeconds;
         if (p.ExitCode != 0) throw new IOException($"lz4 -d failed (is the Debian package lz4 installed?): {err.Trim()}");
-        return seconds;
+        var m = Regex.Match(err, @"W7BENCH-CPU ([\d.]+) ([\d.]+)");
+        return (seconds, m.Success
+            ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)
+            : double.NaN);
     }
 
     /// <summary>Single-threaded zlib level 9 of every chunk's raw bytes (inflated first, untimed).</summary>

@@ -260,6 +260,8 @@ public static class AnalyzeCommand
             + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned), "
             + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
             + $"{report.EntriesWithUnknownStatus} entries with status unknown");
+        if (report.DroppedPageMapEntries > 0)
+            stderr.WriteLine($"warning: {report.DroppedPageMapEntries} page-map entries dropped at the cap of {TraceGuestMemory.DefaultMaxMappedPages} (address space, page) pairs; reads of those pages count as missing");
         if (report.HandlerErrors > 0)
             stderr.WriteLine($"warning: {report.HandlerErrors} calls could not be analysed (a bug, please report): {report.FirstHandlerError}");
         if (invocation.Options.ExtractWritesDirectory is { } dir)
