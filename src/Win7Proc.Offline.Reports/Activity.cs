@@ -305,6 +305,10 @@ public sealed class ActivityLog
     static string? SectionName(Section? s) =>
         s is null ? null : s.HasName && s.Name.Length > 0 ? s.Name : s.HasFileName ? s.FileName : null;
 
+    /// <summary>A process the analyzer knew only by its pid (its EPROCESS was unreadable): it is named "unknown" and has
+    /// no instance_instr, so it means the pid's current instance, not a new one.</summary>
+    static bool IsUnread(Process p) => p.Pid != 0 && p.Name == "unknown" && !p.HasInstanceInstr && !p.HasCreateTime;
+
     /// <summary>The instance a Process message means at <paramref name="instr"/> (a new one for an unseen key).</summary>
     ReportProcess Resolve(Process? p, ulong instr, bool creation = false)
     {
@@ -315,7 +319,7 @@ public sealed class ActivityLog
             _byKey.TryGetValue((p.Pid, p.InstanceInstr), out found);
         }
         else if (_latestByPid.TryGetValue(p.Pid, out var latest)
-                 && string.Equals(latest.Name, p.Name, StringComparison.Ordinal)
+                 && (string.Equals(latest.Name, p.Name, StringComparison.Ordinal) || IsUnread(p))
                  && !(creation && (latest.Birth is not null || latest.Death is not null)))
         {
             found = latest;
