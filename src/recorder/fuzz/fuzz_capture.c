@@ -82,14 +82,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         c.esp = c.edx;
         c.fs_base = 0x7ffdf000u;
         c.gdt_base = 0x80b95000u;
-        switch (e[2] % 3) {
-        case 0:
+        switch (e[2] % 4) {
+        case 0: {
             c.eax = callno;
-            w7rec_sys_enter(r, &c, read_guest, &g);
+            uint32_t return_pc = 0;
+            w7rec_sys_enter(r, &c, read_guest, &g, &return_pc);
+            (void)w7rec_hook_wanted(r, c.cr3, return_pc);
             break;
+        }
         case 1:
+            /* A return as syscalls2 delivers it: at the return address ESP is EDX at enter + 4 (pairs when the
+             * fuzzer repeats an enter's EDX; otherwise it is a return without an enter). */
             c.eax = u32(e + 4) & 0xc000ffffu; /* a status: success or an error */
+            c.esp = c.edx + 4;
             w7rec_sys_return(r, &c, e[3] & 1 ? callno : UINT32_MAX, read_guest, &g);
+            break;
+        case 2:
+            /* The same return seen by the glue's own return-address hook (duplicates and either order allowed). */
+            c.eax = u32(e + 4) & 0xc000ffffu;
+            c.esp = c.edx + 4;
+            w7rec_return_hook(r, &c, read_guest, &g);
+            if (e[3] & 2) w7rec_set_total_instr(r, instr + e[3]);
             break;
         default: {
             uint32_t old = g.cr3;
@@ -100,6 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         }
     }
-    w7rec_close(r, instr, "fuzz");
+    w7rec_close(r, "fuzz");
     return 0;
 }
