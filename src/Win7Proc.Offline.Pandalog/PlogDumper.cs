@@ -8,14 +8,21 @@ public enum PlogDumpFormat { Text, Json, Jsonl }
 /// <summary>Prints a pandalog's entries (the engine behind <c>win7proc-offline dump</c>).</summary>
 public static class PlogDumper
 {
-    /// <summary>Streams the entries <paramref name="filter"/> selects to <paramref name="output"/>; returns how many.
-    /// Json is an array laid out as PANDA's plog_reader prints it; jsonl is one compact object per line.</summary>
-    public static long Dump(PandalogReader reader, PlogEntryFilter filter, PlogDumpFormat format, TextWriter output)
+    /// <summary>Streams the entries <paramref name="filter"/> selects to <paramref name="output"/>; returns how many.</summary>
+    public static long Dump(PandalogReader reader, PlogEntryFilter filter, PlogDumpFormat format, TextWriter output,
+        Func<uint, string?>? statusName = null) =>
+        Write(filter.Apply(reader), format, output, statusName);
+
+    /// <summary>Writes <paramref name="entries"/>; returns how many. Json is an array laid out as PANDA's plog_reader
+    /// prints it; jsonl is one compact object per line in our jq mapping (<see cref="PlogJsonFormatter.FormatJsonl"/>,
+    /// with <paramref name="statusName"/> naming NTSTATUS values).</summary>
+    public static long Write(IEnumerable<LogEntry> entries, PlogDumpFormat format, TextWriter output,
+        Func<uint, string?>? statusName = null)
     {
         long count = 0;
         var line = new StringBuilder(256);
         if (format == PlogDumpFormat.Json) output.Write("[\n");
-        foreach (var entry in filter.Apply(reader))
+        foreach (var entry in entries)
         {
             switch (format)
             {
@@ -30,7 +37,7 @@ public static class PlogDumper
                     output.Write(PlogJsonFormatter.Format(entry, indented: true));
                     break;
                 case PlogDumpFormat.Jsonl:
-                    output.Write(PlogJsonFormatter.Format(entry));
+                    output.Write(PlogJsonFormatter.FormatJsonl(entry, statusName));
                     output.Write('\n');
                     break;
             }

@@ -131,7 +131,7 @@ public static class DumpCommand
                 var entries = filter.Apply(reader);
                 if (pids is { Count: > 1 })
                     entries = entries.Where(e => PlogEntries.ActingProcess(e) is { } actor && pids.Contains(actor.Pid));
-                Write(entries.TakeWhile(_ => !ct.IsCancellationRequested), format, output);
+                PlogDumper.Write(entries.TakeWhile(_ => !ct.IsCancellationRequested), format, output, StatusName);
                 output.Flush();
                 return ct.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success; // Ctrl+C: stop at once
             }
@@ -154,35 +154,4 @@ public static class DumpCommand
     }
 
     static bool IsBrokenPipe(IOException e) => e.Message.Contains("Broken pipe", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Text and json exactly as <see cref="PlogDumper"/> lays them out (json: PANDA's plog_reader); jsonl in our
-    /// jq mapping (<see cref="PlogJsonFormatter.FormatJsonl"/>).</summary>
-    static void Write(IEnumerable<LogEntry> entries, PlogDumpFormat format, TextWriter output)
-    {
-        long count = 0;
-        var line = new StringBuilder(256);
-        if (format == PlogDumpFormat.Json) output.Write("[\n");
-        foreach (var entry in entries)
-        {
-            switch (format)
-            {
-                case PlogDumpFormat.Text:
-                    line.Clear();
-                    PlogTextFormatter.Append(line, entry);
-                    line.Append('\n');
-                    output.Write(line);
-                    break;
-                case PlogDumpFormat.Json:
-                    if (count > 0) output.Write(",\n");
-                    output.Write(PlogJsonFormatter.Format(entry, indented: true));
-                    break;
-                case PlogDumpFormat.Jsonl:
-                    output.Write(PlogJsonFormatter.FormatJsonl(entry, StatusName));
-                    output.Write('\n');
-                    break;
-            }
-            count++;
-        }
-        if (format == PlogDumpFormat.Json) output.Write("\n]\n");
-    }
 }
