@@ -78,6 +78,23 @@ public sealed class AnalyzeCommandTests : IDisposable
         Assert.Equal(ExitCodes.UsageError, Program.Main([Sample("files")]));
     }
 
+    [Fact]
+    public void Run_report_prints_every_count_of_calls_not_seen_whole()
+    {
+        // samples/real-world: a return whose enter predates the recording, returns seen only by the recorder's hook,
+        // calls still pending at the end (samples/README.md). The printed line must carry the analysis' own counts.
+        var output = Path.Combine(_dir, "rw.plog");
+        Assert.Equal(ExitCodes.Success, Run(Sample("real-world"), output, null, out var stderr));
+        var report = TraceAnalyzer.Analyze(Sample("real-world"), new AnalyzerOptions(), _ => { });
+        var line = Assert.Single(stderr.Split('\n'), l => l.StartsWith("calls not seen whole: ", StringComparison.Ordinal));
+        Assert.Equal(
+            $"calls not seen whole: {report.ReturnsInferred + report.EntersWithoutReturn} returns not seen "
+            + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned, self-terminations included), "
+            + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
+            + $"{report.EntriesWithUnknownStatus} entries with status unknown", line);
+        Assert.True(report.UnmatchedReturns > 0 && report.ReturnsByHook > 0 && report.EntriesWithUnknownStatus > 0);
+    }
+
     int Run(string trace, string output, AnalyzerOptions? options, out string stderr)
     {
         var error = new StringWriter();

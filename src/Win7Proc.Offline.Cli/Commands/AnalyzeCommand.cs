@@ -257,7 +257,7 @@ public static class AnalyzeCommand
         }
         // Calls not seen whole: each count says which half is missing (AnalysisReport; samples/README.md format 2).
         stderr.WriteLine($"calls not seen whole: {report.ReturnsInferred + report.EntersWithoutReturn} returns not seen "
-            + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned), "
+            + $"({report.ReturnsInferred} inferred by the recorder, {report.EntersWithoutReturn} enters never returned, self-terminations included), "
             + $"{report.UnmatchedReturns} returns without enter, {report.ReturnsByHook} returns recorded from the recorder's own hook; "
             + $"{report.EntriesWithUnknownStatus} entries with status unknown");
         if (report.DroppedPageMapEntries > 0)
