@@ -112,7 +112,7 @@ public sealed class FirstHourTests : IDisposable
                 offenders.Add($"{relative}: reads ../shared");
         }
         Assert.Empty(offenders);
-        Assert.True(File.Exists(Path.Combine(RepoPaths.Shared, "seed", "000_8a8689100701f7f6.txt")));
-        Assert.StartsWith(root, Path.GetFullPath(RepoPaths.Shared));
+        Assert.True(File.Exists(Path.Combine(RepoPaths.ReferenceData, "seed", "000_8a8689100701f7f6.txt")));
+        Assert.StartsWith(root, Path.GetFullPath(RepoPaths.ReferenceData));
     }
 }

@@ -65,7 +65,7 @@ public class SeedChartTests
     /// <summary>The seed document's chart: its indented block, without the 5-space indentation and trailing spaces.</summary>
     internal static List<string> SeedChart()
     {
-        var path = Path.Combine(RepoPaths.Shared, "seed", "000_8a8689100701f7f6.txt");
+        var path = Path.Combine(RepoPaths.ReferenceData, "seed", "000_8a8689100701f7f6.txt");
         var lines = File.ReadAllLines(path);
         var start = Array.FindIndex(lines, l => l.StartsWith("     max_instr = ", StringComparison.Ordinal));
         Assert.True(start >= 0, "seed chart not found in " + path);

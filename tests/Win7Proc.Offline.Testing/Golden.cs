@@ -90,5 +90,5 @@ public static class RepoPaths
     /// <summary>Copies, committed in the repository, of the files from the project's shared reference folder that tests
     /// read (the seed document, ...), laid out as there: tests never read anything outside the repository, so the
     /// suite passes in a plain clone.</summary>
-    public static string Shared => Path.Combine(Root, "tests", "data", "shared");
+    public static string ReferenceData => Path.Combine(Root, "tests", "data", "shared");
 }
