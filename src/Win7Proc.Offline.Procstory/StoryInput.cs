@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
 using Win7Proc.Offline.Analyzer;
 using Win7Proc.Offline.Pandalog;
@@ -26,8 +25,6 @@ public sealed class StoryInputException(string message, Exception? inner = null)
 public static class StoryInput
 {
     public const string PartialSuffix = ".partial";
-    const uint PlogVersion = 2;
-    const uint Lz4FrameMagic = 0x184D2204; // bytes 04 22 4D 18
 
     /// <summary>
     /// Which file to read for <paramref name="path"/> now: the file itself if it exists; else, for <c>X.plog</c>, the
@@ -86,15 +83,10 @@ public static class StoryInput
     /// <exception cref="IOException">unreadable</exception>
     public static StoryInputKind Detect(string path)
     {
-        Span<byte> head = stackalloc byte[4];
-        int read;
-        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-            read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (read == head.Length)
+        switch (Reports.ReportInput.LooksLikeTrace(path))
         {
-            var magic = BinaryPrimitives.ReadUInt32LittleEndian(head);
-            if (magic == PlogVersion) return StoryInputKind.Plog;
-            if (magic == Lz4FrameMagic) return StoryInputKind.Trace;
+            case true: return StoryInputKind.Trace;
+            case false: return StoryInputKind.Plog;
         }
         if (path.EndsWith(PartialSuffix, StringComparison.Ordinal)) return StoryInputKind.PartialPlog;
         throw new StoryInputException($"{path} is neither a pandalog (u32 version 2) nor a trace (LZ4 frame 04 22 4D 18)");

@@ -20,19 +20,26 @@ public static class ReportInput
     const uint Lz4FrameMagic = 0x184D2204; // bytes 04 22 4D 18
 
     /// <summary>True for a trace (LZ4 frame), false for a plog; otherwise a <see cref="ReportInputException"/>.</summary>
-    public static bool IsTrace(string path)
+    public static bool IsTrace(string path) =>
+        LooksLikeTrace(path)
+        ?? throw new ReportInputException($"{path} is neither a pandalog (u32 version 2) nor a trace (LZ4 frame 04 22 4D 18)");
+
+    /// <summary>What the first four bytes say: true = a trace (LZ4 frame magic), false = a plog (u32 version 2),
+    /// null = neither (or shorter than four bytes). Shared by every command that takes "PLOG|TRACE".</summary>
+    /// <exception cref="IOException">unreadable</exception>
+    public static bool? LooksLikeTrace(string path)
     {
         Span<byte> head = stackalloc byte[4];
         int read;
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (read == head.Length)
+        if (read < head.Length) return null;
+        return BinaryPrimitives.ReadUInt32LittleEndian(head) switch
         {
-            var magic = BinaryPrimitives.ReadUInt32LittleEndian(head);
-            if (magic == PlogVersion) return false;
-            if (magic == Lz4FrameMagic) return true;
-        }
-        throw new ReportInputException($"{path} is neither a pandalog (u32 version 2) nor a trace (LZ4 frame 04 22 4D 18)");
+            Lz4FrameMagic => true,
+            PlogVersion => false,
+            _ => null,
+        };
     }
 
     /// <summary>Hands every entry of <paramref name="path"/> to <paramref name="sink"/>. Returns a warning when a trace

@@ -175,18 +175,6 @@ public class HostilePlogTests
         Assert.True(allocated - entryObjects < 12L << 20, $"allocated {allocated} bytes beyond entries");
     }
 
-    static PandalogFormatException Damaged(byte[] bytes, bool readAll = true)
-    {
-        using var dir = new TempDir();
-        var path = dir.File("damaged.plog");
-        File.WriteAllBytes(path, bytes);
-        return Assert.Throws<PandalogFormatException>(() =>
-        {
-            using var reader = PandalogReader.Open(path);
-            if (readAll) reader.ReadAll().ToList();
-        });
-    }
-
     static long AllocatedPerParsedEntry(byte[] entry)
     {
         const int N = 10_000;

@@ -9,6 +9,19 @@ namespace Win7Proc.Offline.Pandalog.Tests;
 /// </summary>
 static class PlogBytes
 {
+    /// <summary>Opens (and with <paramref name="readAll"/> reads) a damaged plog; returns the format error it must give.</summary>
+    public static PandalogFormatException Damaged(byte[] bytes, bool readAll = true)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("damaged.plog");
+        File.WriteAllBytes(path, bytes);
+        return Assert.Throws<PandalogFormatException>(() =>
+        {
+            using var reader = PandalogReader.Open(path);
+            if (readAll) reader.ReadAll().ToList();
+        });
+    }
+
     // --- protobuf wire format (varint = type 0, length-delimited = type 2) ---
     public static byte[] Varint(ulong value)
     {

@@ -85,18 +85,6 @@ public class ReaderTests
         Assert.Empty(reader.ReadFrom(0));
     }
 
-    static PandalogFormatException Damaged(byte[] bytes, bool readAll = true)
-    {
-        using var dir = new TempDir();
-        var path = dir.File("damaged.plog");
-        File.WriteAllBytes(path, bytes);
-        return Assert.Throws<PandalogFormatException>(() =>
-        {
-            using var reader = PandalogReader.Open(path);
-            if (readAll) reader.ReadAll().ToList();
-        });
-    }
-
     static byte[] Good() => Plog([new Chunk(ZlibLevel9(Records(NewPidEntry(1, 5, 4, "System"), NewPidEntry(2, 6, 8, "smss.exe"))), 0, 2)]);
 
     [Fact]
